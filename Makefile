@@ -1,0 +1,75 @@
+# alarm-to-slack: one entry point. `make help` lists the targets.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PYTHON ?= python3
+VENV ?= .venv
+CHECKOV_VENV ?= .venv-checkov
+PY := $(VENV)/bin/python
+BUILD := build
+EVENT ?=
+PYTEST_ARGS ?=
+
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help venv test unit tf-test e2e soak lint fmt checkov run bench docs clean require-terraform
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(VENV)/.installed: requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	@touch $@
+
+venv: $(VENV)/.installed ## Create .venv from the pinned requirements-dev.txt
+
+require-terraform:
+	@command -v terraform >/dev/null || { echo "error: terraform not found on PATH. Install Terraform >= 1.7 (https://developer.hashicorp.com/terraform/install)." >&2; exit 1; }
+
+test: lint require-terraform venv ## Run every check: lint, unit, Terraform, end-to-end, short soak
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+unit: venv ## Python tests only (no Terraform, no moto)
+	$(PY) -m pytest -m "not terraform and not e2e" $(PYTEST_ARGS)
+
+tf-test: require-terraform venv ## terraform fmt/init/validate/test for the module and every example
+	$(PY) -m pytest -m terraform $(PYTEST_ARGS)
+
+e2e: require-terraform venv ## Apply the examples against a local moto server, fire alarms, destroy
+	$(PY) -m pytest -m e2e $(PYTEST_ARGS)
+
+lint: require-terraform venv checkov ## ruff, terraform fmt -check, checkov
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	terraform fmt -check -recursive -diff
+
+checkov: $(CHECKOV_VENV)/.installed ## Static security checks over the module and examples
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --framework terraform --config-file .checkov.yaml --directory .
+
+fmt: venv ## Format Python and Terraform sources
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+	terraform fmt -recursive
+
+run: venv ## Feed a sample alarm (or EVENT=path.json) through the real handler; fake Slack unless SLACK_WEBHOOK_URL is set
+	$(PY) scripts/run_local.py $(if $(EVENT),--event "$(EVENT)")
+
+bench: require-terraform venv ## Print speed, size and fault-soak figures
+	$(PY) bench/run.py
+
+docs: venv ## Regenerate the README inputs/outputs tables from variables.tf and outputs.tf
+	$(PY) scripts/readme_tables.py --write
+
+clean: ## Remove build output, virtualenvs and Terraform working directories
+	rm -rf $(BUILD) $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache .hypothesis
+	find . -name .terraform -type d -prune -exec rm -rf {} +
+	find . -name .terraform.lock.hcl -delete
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
