@@ -1,0 +1,146 @@
+"""Cold start: wall time to import a handler module in a fresh interpreter (the Lambda init phase).
+
+Both the real handler and the bare baseline are imported from directories laid out like
+/var/task: the real handler from the unpacked deployment zip, the baseline from a copy of
+bench/baseline_handler.py. Python runs with -I (no user site, no PYTHON* variables) and -B (no
+.pyc written), so each import compiles our sources as on Lambda, whose /var/task is read-only.
+Runs alternate handler/baseline so drift on a shared machine hits both alike.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from common import BENCH_DIR, BUILD_DIR, DUMMY_WEBHOOK_URL, median
+
+# Measured inside the child: only sys and time (both built in) are loaded before the clock starts.
+PROBE = """\
+import sys, time
+sys.path.insert(0, {path!r})
+started = time.perf_counter()
+import {module}
+elapsed = time.perf_counter() - started
+print(elapsed, int("boto3" in sys.modules), int("botocore" in sys.modules))
+"""
+
+_IMPORTTIME = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)$")
+
+
+@dataclass(frozen=True)
+class ColdStart:
+    """Median import times (seconds) of the handler and the baseline, and what got imported."""
+
+    handler_seconds: float
+    baseline_seconds: float
+    runs: int
+    boto3_imported: bool
+    botocore_imported: bool
+    heaviest_extra_imports: tuple[tuple[str, int], ...]  # (module, cumulative µs) not in baseline
+
+    @property
+    def ratio(self) -> float:
+        """handler / baseline."""
+        return self.handler_seconds / self.baseline_seconds
+
+
+def probe_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A Lambda-like environment on the webhook-URL path (no SSM parameter)."""
+    env = dict(os.environ if base is None else base)
+    for name in list(env):
+        if name.startswith(("SLACK_", "PYTHON")):
+            del env[name]
+    env.update(
+        {
+            "SLACK_WEBHOOK_URL": DUMMY_WEBHOOK_URL,
+            "AWS_REGION": "us-east-1",
+            "AWS_LAMBDA_FUNCTION_NAME": "alarm-to-slack-bench",
+            "LOG_LEVEL": "INFO",
+        }
+    )
+    return env
+
+
+def _layout(package_zip: Path) -> tuple[Path, Path]:
+    """Unpack the handler zip and copy the baseline into fresh /var/task-like directories."""
+    root = BUILD_DIR / "cold-start"
+    shutil.rmtree(root, ignore_errors=True)
+    handler_dir, baseline_dir = root / "handler", root / "baseline"
+    with zipfile.ZipFile(package_zip) as archive:
+        archive.extractall(handler_dir)
+    baseline_dir.mkdir(parents=True)
+    shutil.copy2(BENCH_DIR / "baseline_handler.py", baseline_dir / "baseline_handler.py")
+    return handler_dir, baseline_dir
+
+
+def _probe(path: Path, module: str, env: Mapping[str, str]) -> tuple[float, bool, bool]:
+    code = PROBE.format(path=str(path), module=module)
+    result = subprocess.run(
+        [sys.executable, "-I", "-B", "-c", code],
+        capture_output=True,
+        text=True,
+        env=dict(env),
+        check=False,
+        timeout=60,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"importing {module} failed:\n{result.stderr}")
+    seconds, boto3, botocore = result.stdout.split()
+    return float(seconds), boto3 == "1", botocore == "1"
+
+
+def _imported_modules(path: Path, module: str, env: Mapping[str, str]) -> dict[str, int]:
+    """Every module `-X importtime` reports for `import module`, with its cumulative µs."""
+    code = f"import sys; sys.path.insert(0, {str(path)!r}); import {module}"
+    result = subprocess.run(
+        [sys.executable, "-I", "-B", "-X", "importtime", "-c", code],
+        capture_output=True,
+        text=True,
+        env=dict(env),
+        check=False,
+        timeout=60,
+    )
+    found: dict[str, int] = {}
+    for line in result.stderr.splitlines():
+        match = _IMPORTTIME.match(line)
+        if match:
+            found[match.group(4)] = int(match.group(2))
+    return found
+
+
+def measure(package_zip: Path, runs: int = 25) -> ColdStart:
+    """Import the handler and the baseline `runs` times each, alternating, in fresh processes."""
+    handler_dir, baseline_dir = _layout(package_zip)
+    env = probe_env()
+    handler_times: list[float] = []
+    baseline_times: list[float] = []
+    boto3 = botocore = False
+    # One warm-up each so the OS page cache holds the interpreter and stdlib for both.
+    _probe(handler_dir, "handler", env)
+    _probe(baseline_dir, "baseline_handler", env)
+    for _ in range(runs):
+        seconds, got_boto3, got_botocore = _probe(handler_dir, "handler", env)
+        handler_times.append(seconds)
+        boto3, botocore = boto3 or got_boto3, botocore or got_botocore
+        baseline_times.append(_probe(baseline_dir, "baseline_handler", env)[0])
+    handler_modules = _imported_modules(handler_dir, "handler", env)
+    baseline_modules = _imported_modules(baseline_dir, "baseline_handler", env)
+    extra = sorted(
+        ((name, us) for name, us in handler_modules.items() if name not in baseline_modules),
+        key=lambda item: -item[1],
+    )
+    return ColdStart(
+        handler_seconds=median(handler_times),
+        baseline_seconds=median(baseline_times),
+        runs=runs,
+        boto3_imported=boto3,
+        botocore_imported=botocore,
+        heaviest_extra_imports=tuple(extra[:8]),
+    )
