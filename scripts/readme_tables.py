@@ -15,6 +15,7 @@ import argparse
 import difflib
 import html
 import json
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -137,8 +138,11 @@ def _cell(text: str) -> str:
 
 
 def _prose(text: str) -> str:
-    """A description cell: `<!here>` or `<name>` outside code spans must not vanish as HTML tags."""
-    parts = text.split("`")
+    """A description cell, read like Markdown: a single newline (a heredoc wrapped to fit the
+    editor) is a space, a blank line a paragraph break; `<!here>` or `<name>` outside code spans
+    must not vanish as HTML tags."""
+    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text.strip())]
+    parts = "\n\n".join(p for p in paragraphs if p).split("`")
     for index in range(0, len(parts), 2):  # even parts lie outside backtick code spans
         parts[index] = html.escape(parts[index], quote=False)
     return _cell("`".join(parts))

@@ -15,8 +15,8 @@ variable "name" {
   default     = "alarm-to-slack"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,40}$", var.name))
-    error_message = "name must be 1-40 characters of letters, digits, '-' and '_'."
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$", var.name))
+    error_message = "name must be 1-40 characters of letters, digits, '-' and '_', starting with a letter or digit."
   }
 }
 
@@ -25,7 +25,7 @@ variable "slack_webhook_ssm_parameter_name" {
   type        = string
 
   validation {
-    condition     = can(regex("^/?[A-Za-z0-9_./-]{1,1011}$", var.slack_webhook_ssm_parameter_name))
+    condition     = length(var.slack_webhook_ssm_parameter_name) <= 2048 && can(regex("^/?[A-Za-z0-9_./-]+$", var.slack_webhook_ssm_parameter_name))
     error_message = "slack_webhook_ssm_parameter_name must be an SSM parameter name (letters, digits, _ . - and /), not an ARN."
   }
 }

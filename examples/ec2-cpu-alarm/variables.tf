@@ -15,8 +15,8 @@ variable "name" {
   default     = "alarm-to-slack"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,40}$", var.name))
-    error_message = "name must be 1-40 characters of letters, digits, '-' and '_'."
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$", var.name))
+    error_message = "name must be 1-40 characters of letters, digits, '-' and '_', starting with a letter or digit."
   }
 }
 
