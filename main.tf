@@ -1,0 +1,104 @@
+# alarm-to-slack: CloudWatch metric alarm -> SNS topic (or the function directly) -> Lambda -> Slack.
+#
+# The module reads no account data source: the account ID comes from the ARNs of the resources it
+# creates, so a plan needs no STS call (and plans offline with a real provider in the tests).
+
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
+locals {
+  partition = data.aws_partition.current.partition
+  region    = data.aws_region.current.name
+
+  # IAM is global: the region in the role name keeps one `name` usable in several regions.
+  role_name = "${var.name}-${local.region}"
+
+  create_topic = var.create_sns_topic
+  topic_arn    = var.create_sns_topic ? aws_sns_topic.this[0].arn : var.sns_topic_arn
+
+  # Decided from inputs only, never from computed ARNs, so `count` is known at plan time.
+  subscribe_to_topic = var.create_sns_topic || var.sns_topic_arn != null
+
+  # Optional settings the handler reads; unset ones are left out of the environment.
+  lambda_environment = {
+    for key, value in {
+      SLACK_WEBHOOK_URL           = var.slack_webhook_url
+      SLACK_WEBHOOK_SSM_PARAMETER = var.slack_webhook_ssm_parameter_name
+      SLACK_CHANNEL               = var.slack_channel
+      SLACK_USERNAME              = var.slack_username
+      SLACK_ICON_EMOJI            = var.slack_icon_emoji
+      ALARM_MENTION               = var.alarm_mention
+      TIMEZONE                    = var.timezone
+      MESSAGE_LANGUAGE            = var.message_language
+      LOG_LEVEL                   = var.lambda_log_level
+    } : key => value if value != null
+  }
+}
+
+resource "aws_sns_topic" "this" {
+  count = local.create_topic ? 1 : 0
+
+  name = "${var.name}-alarms"
+  # CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed alias/aws/sns key
+  # (its key policy cannot be edited to let cloudwatch.amazonaws.com use it): a customer-managed
+  # key is validated for in variables.tf. Unencrypted by default for that reason.
+  kms_master_key_id = var.sns_topic_kms_key_arn
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "topic" {
+  count = local.create_topic ? 1 : 0
+
+  statement {
+    sid       = "CloudWatchAlarmsOfThisAccountPublish"
+    effect    = "Allow"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.this[0].arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [split(":", aws_sns_topic.this[0].arn)[4]]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:cloudwatch:${local.region}:${split(":", aws_sns_topic.this[0].arn)[4]}:alarm:*"]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "this" {
+  count = local.create_topic ? 1 : 0
+
+  arn    = aws_sns_topic.this[0].arn
+  policy = data.aws_iam_policy_document.topic[0].json
+}
+
+resource "aws_sns_topic_subscription" "lambda" {
+  count = local.subscribe_to_topic ? 1 : 0
+
+  topic_arn = local.topic_arn
+  protocol  = "lambda"
+  endpoint  = aws_lambda_function.this.arn
+
+  depends_on = [aws_lambda_permission.sns]
+}
+
+resource "aws_lambda_permission" "sns" {
+  count = local.subscribe_to_topic ? 1 : 0
+
+  statement_id  = "AllowInvokeFromAlarmTopic"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.this.function_name
+  principal     = "sns.amazonaws.com"
+  source_arn    = local.topic_arn
+}

@@ -1,0 +1,59 @@
+output "sns_topic_arn" {
+  description = "ARN of the topic the function is subscribed to (created or passed in); null when there is none. Point other alarms' actions here."
+  value       = local.topic_arn
+}
+
+output "sns_topic_name" {
+  description = "Name of the topic the function is subscribed to; null when there is none."
+  value       = var.create_sns_topic ? aws_sns_topic.this[0].name : (var.sns_topic_arn == null ? null : split(":", var.sns_topic_arn)[5])
+}
+
+output "lambda_function_name" {
+  description = "Name of the Lambda function that posts to Slack."
+  value       = aws_lambda_function.this.function_name
+}
+
+output "lambda_function_arn" {
+  description = "ARN of the Lambda function that posts to Slack (an alarm action in direct mode)."
+  value       = aws_lambda_function.this.arn
+}
+
+output "lambda_role_arn" {
+  description = "ARN of the function's execution role."
+  value       = aws_iam_role.lambda.arn
+}
+
+output "lambda_role_name" {
+  description = "Name of the function's execution role, to attach further policies."
+  value       = aws_iam_role.lambda.name
+}
+
+output "cloudwatch_log_group_name" {
+  description = "Name of the function's log group."
+  value       = aws_cloudwatch_log_group.lambda.name
+}
+
+output "failure_queue_arn" {
+  description = "ARN of the SQS queue that keeps notifications the function failed to deliver."
+  value       = aws_sqs_queue.failures.arn
+}
+
+output "failure_queue_url" {
+  description = "URL of the SQS queue that keeps notifications the function failed to deliver."
+  value       = aws_sqs_queue.failures.url
+}
+
+output "failure_queue_alarm_arn" {
+  description = "ARN of the alarm on the failure queue's depth; null when create_failure_queue_alarm is false."
+  value       = one(aws_cloudwatch_metric_alarm.failure_queue[*].arn)
+}
+
+output "alarm_arns" {
+  description = "ARNs of the alarms the module created: generic alarms by their key, EC2 alarms as \"ec2/<key>/cpu\" and \"ec2/<key>/status-check\"."
+  value       = { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.arn }
+}
+
+output "alarm_names" {
+  description = "Names of the alarms the module created, with the same keys as alarm_arns."
+  value       = { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.alarm_name }
+}

@@ -1,0 +1,454 @@
+# ---------------------------------------------------------------------------------------------
+# Naming and tags
+# ---------------------------------------------------------------------------------------------
+
+variable "name" {
+  description = "Prefix of every resource name: the function and its log group (/aws/lambda/<name>), the role (<name>-<region>), the topic (<name>-alarms), the failure queue (<name>-failures) and the alarms (<name>-<key>...). Distinct names keep several instances of the module apart. Letters, digits, hyphens and underscores, at most 40 characters so that every derived name fits its AWS limit (the role name, 64)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$", var.name))
+    error_message = "name must be 1-40 characters of letters, digits, '-' and '_', starting with a letter or digit."
+  }
+}
+
+variable "tags" {
+  description = "Tags for every resource the module creates (alarms included)."
+  type        = map(string)
+  default     = {}
+}
+
+# ---------------------------------------------------------------------------------------------
+# Slack
+# ---------------------------------------------------------------------------------------------
+
+variable "slack_webhook_url" {
+  description = "Slack incoming-webhook URL (https://hooks.slack.com/services/...). It ends up in the function's environment and the Terraform state: prefer slack_webhook_ssm_parameter_name. Set exactly one of the two."
+  type        = string
+  default     = null
+  sensitive   = true
+
+  validation {
+    condition     = var.slack_webhook_url == null || can(regex("^https://[^[:space:]/]+/[^[:space:]]*$", var.slack_webhook_url))
+    error_message = "slack_webhook_url must be an https:// URL without whitespace."
+  }
+}
+
+variable "slack_webhook_ssm_parameter_name" {
+  description = "Name (or ARN) of an SSM Parameter Store parameter, ideally a SecureString, holding the webhook URL. The function reads it at cold start; the URL stays out of the environment and the state. Set exactly one of this and slack_webhook_url."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.slack_webhook_ssm_parameter_name == null || can(regex("^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/.+|/?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*)$", var.slack_webhook_ssm_parameter_name))
+    error_message = "slack_webhook_ssm_parameter_name must be a parameter name like /alarm-to-slack/webhook-url or a parameter ARN."
+  }
+}
+
+variable "slack_webhook_ssm_kms_key_arn" {
+  description = "ARN of the customer-managed KMS key that encrypts the SecureString parameter; the role gets kms:Decrypt on it (through SSM only). Leave null for the AWS-managed aws/ssm key, which needs no grant."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.slack_webhook_ssm_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.slack_webhook_ssm_kms_key_arn))
+    error_message = "slack_webhook_ssm_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
+}
+
+variable "slack_channel" {
+  description = "Channel override sent with each message (e.g. #alerts). Null: the webhook's own channel (modern Slack apps ignore overrides)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.slack_channel == null || length(trimspace(coalesce(var.slack_channel, " "))) > 0
+    error_message = "slack_channel must not be empty: use null for the webhook's channel."
+  }
+}
+
+variable "slack_username" {
+  description = "Display-name override for the messages. Null: the webhook's default."
+  type        = string
+  default     = null
+}
+
+variable "slack_icon_emoji" {
+  description = "Icon emoji override for the messages, e.g. :rotating_light:. Null: the webhook's default."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.slack_icon_emoji == null || can(regex("^:[^:[:space:]]+:$", var.slack_icon_emoji))
+    error_message = "slack_icon_emoji must look like :emoji_name:."
+  }
+}
+
+variable "alarm_mention" {
+  description = "Text added to ALARM messages to notify people, e.g. <!here>, <!channel> or <@U012AB3CD>. Null: no mention."
+  type        = string
+  default     = null
+}
+
+variable "timezone" {
+  description = "IANA time zone for times in messages, e.g. Asia/Seoul. Terraform cannot check the name: the handler rejects an unknown zone at cold start."
+  type        = string
+  default     = "UTC"
+
+  validation {
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9_+/-]*$", var.timezone))
+    error_message = "timezone must be an IANA time zone name such as UTC or Asia/Seoul."
+  }
+}
+
+variable "message_language" {
+  description = "Language of the Slack messages: en or ko."
+  type        = string
+  default     = "en"
+
+  validation {
+    condition     = contains(["en", "ko"], var.message_language)
+    error_message = "message_language must be \"en\" or \"ko\"."
+  }
+}
+
+variable "lambda_log_level" {
+  description = "Log level of the function: DEBUG, INFO, WARNING or ERROR."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.lambda_log_level)
+    error_message = "lambda_log_level must be DEBUG, INFO, WARNING or ERROR."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# SNS topic and alarm routing
+# ---------------------------------------------------------------------------------------------
+
+variable "create_sns_topic" {
+  description = "Create the <name>-alarms topic (with a policy that lets this account's CloudWatch alarms publish) and subscribe the function. False: subscribe sns_topic_arn instead, or, with alarm_action_target = \"lambda\" and no sns_topic_arn, use no topic at all."
+  type        = bool
+  default     = true
+}
+
+variable "sns_topic_arn" {
+  description = "ARN of an existing SNS topic to subscribe the function to (with create_sns_topic = false). Its policy is yours to manage: it must let cloudwatch.amazonaws.com publish."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.sns_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+(\\.fifo)?$", var.sns_topic_arn))
+    error_message = "sns_topic_arn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)."
+  }
+}
+
+variable "sns_topic_kms_key_arn" {
+  description = "Customer-managed KMS key (ARN, alias ARN or alias/name) to encrypt the created topic. Null: unencrypted. The AWS-managed alias/aws/sns key is rejected: CloudWatch alarms cannot publish to a topic encrypted with it, because its key policy cannot be changed to let cloudwatch.amazonaws.com use the key. The key policy of the key you give must allow cloudwatch.amazonaws.com kms:GenerateDataKey* and kms:Decrypt."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.sns_topic_kms_key_arn == null || can(regex("^(arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/.+|alias/.+|[0-9a-f-]{36}|mrk-[0-9a-f]{32})$", var.sns_topic_kms_key_arn))
+    error_message = "sns_topic_kms_key_arn must be a KMS key ARN, key ID, alias ARN or alias/<name>."
+  }
+
+  validation {
+    condition     = var.sns_topic_kms_key_arn == null || !can(regex("(^|:)alias/aws/sns$", var.sns_topic_kms_key_arn))
+    error_message = "CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed alias/aws/sns key: use a customer-managed key whose policy allows cloudwatch.amazonaws.com."
+  }
+}
+
+variable "alarm_action_target" {
+  description = "Where the module's alarms send notifications: \"sns\" (the topic, which invokes the function) or \"lambda\" (CloudWatch invokes the function directly; no topic needed)."
+  type        = string
+  default     = "sns"
+
+  validation {
+    condition     = contains(["sns", "lambda"], var.alarm_action_target)
+    error_message = "alarm_action_target must be \"sns\" or \"lambda\"."
+  }
+}
+
+variable "notify_on_ok" {
+  description = "Also notify when an alarm returns to OK."
+  type        = bool
+  default     = true
+}
+
+variable "notify_on_insufficient_data" {
+  description = "Also notify when an alarm enters INSUFFICIENT_DATA."
+  type        = bool
+  default     = false
+}
+
+# ---------------------------------------------------------------------------------------------
+# Alarms
+# ---------------------------------------------------------------------------------------------
+
+variable "alarms" {
+  description = <<-EOT
+    Generic CloudWatch metric alarms, by key; each is named <name>-<key> and notifies on ALARM
+    (and OK / INSUFFICIENT_DATA per notify_on_*). Attributes: namespace, metric_name, threshold
+    (required); dimensions ({}), statistic ("Average"), period (60 s), evaluation_periods (1),
+    datapoints_to_alarm (null: all), comparison_operator ("GreaterThanOrEqualToThreshold"),
+    treat_missing_data ("missing"), description.
+  EOT
+  type = map(object({
+    namespace           = string
+    metric_name         = string
+    threshold           = number
+    dimensions          = optional(map(string), {})
+    statistic           = optional(string, "Average")
+    period              = optional(number, 60)
+    evaluation_periods  = optional(number, 1)
+    datapoints_to_alarm = optional(number)
+    comparison_operator = optional(string, "GreaterThanOrEqualToThreshold")
+    treat_missing_data  = optional(string, "missing")
+    description         = optional(string)
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for key in keys(var.alarms) : can(regex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", key))])
+    error_message = "alarms keys must be 1-64 characters of letters, digits, '.', '-' and '_'."
+  }
+
+  validation {
+    condition     = alltrue([for alarm in values(var.alarms) : contains(["SampleCount", "Average", "Sum", "Minimum", "Maximum"], alarm.statistic)])
+    error_message = "alarms statistic must be SampleCount, Average, Sum, Minimum or Maximum."
+  }
+
+  validation {
+    condition = alltrue([for alarm in values(var.alarms) : contains([
+      "GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold", "LessThanOrEqualToThreshold",
+    ], alarm.comparison_operator)])
+    error_message = "alarms comparison_operator must be GreaterThanOrEqualToThreshold, GreaterThanThreshold, LessThanThreshold or LessThanOrEqualToThreshold."
+  }
+
+  validation {
+    condition     = alltrue([for alarm in values(var.alarms) : contains([10, 20, 30], alarm.period) || (alarm.period >= 60 && alarm.period % 60 == 0)])
+    error_message = "alarms period must be 10, 20, 30 or a positive multiple of 60 seconds."
+  }
+
+  validation {
+    condition = alltrue([for alarm in values(var.alarms) : alarm.evaluation_periods >= 1 && floor(alarm.evaluation_periods) == alarm.evaluation_periods && (
+      alarm.datapoints_to_alarm == null ? true : (alarm.datapoints_to_alarm >= 1 && alarm.datapoints_to_alarm <= alarm.evaluation_periods)
+    )])
+    error_message = "alarms evaluation_periods must be a whole number >= 1, and datapoints_to_alarm between 1 and evaluation_periods."
+  }
+
+  validation {
+    condition     = alltrue([for alarm in values(var.alarms) : contains(["missing", "ignore", "breaching", "notBreaching"], alarm.treat_missing_data)])
+    error_message = "alarms treat_missing_data must be missing, ignore, breaching or notBreaching."
+  }
+}
+
+variable "ec2_instances" {
+  description = <<-EOT
+    EC2 instances to watch, by key. Each gets <name>-<key>-cpu (CPUUtilization Average >=
+    cpu_threshold, 80 %, over cpu_period, 60 s, for cpu_evaluation_periods, 1) and
+    <name>-<key>-status-check (StatusCheckFailed Maximum >= 1 over status_check_period, 60 s,
+    for status_check_evaluation_periods, 2; missing data counts as breaching, so a dead
+    instance is reported). 60 s CPU periods need detailed monitoring on the instance.
+    enable_cpu_alarm / enable_status_check_alarm (true) switch either off.
+  EOT
+  type = map(object({
+    instance_id                     = string
+    enable_cpu_alarm                = optional(bool, true)
+    cpu_threshold                   = optional(number, 80)
+    cpu_period                      = optional(number, 60)
+    cpu_evaluation_periods          = optional(number, 1)
+    enable_status_check_alarm       = optional(bool, true)
+    status_check_period             = optional(number, 60)
+    status_check_evaluation_periods = optional(number, 2)
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for key in keys(var.ec2_instances) : can(regex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", key))])
+    error_message = "ec2_instances keys must be 1-64 characters of letters, digits, '.', '-' and '_'."
+  }
+
+  validation {
+    condition     = alltrue([for instance in values(var.ec2_instances) : can(regex("^i-[0-9a-f]{8,17}$", instance.instance_id))])
+    error_message = "ec2_instances instance_id must look like i-0123456789abcdef0."
+  }
+
+  validation {
+    condition     = alltrue([for instance in values(var.ec2_instances) : instance.cpu_threshold > 0 && instance.cpu_threshold <= 100])
+    error_message = "ec2_instances cpu_threshold must be a percentage above 0 and at most 100."
+  }
+
+  validation {
+    condition = alltrue(flatten([for instance in values(var.ec2_instances) : [
+      for period in [instance.cpu_period, instance.status_check_period] : period >= 60 && period % 60 == 0
+    ]]))
+    error_message = "ec2_instances cpu_period and status_check_period must be positive multiples of 60 seconds (EC2 metrics have at most 1-minute resolution)."
+  }
+
+  validation {
+    condition = alltrue(flatten([for instance in values(var.ec2_instances) : [
+      for periods in [instance.cpu_evaluation_periods, instance.status_check_evaluation_periods] : periods >= 1 && floor(periods) == periods
+    ]]))
+    error_message = "ec2_instances evaluation periods must be whole numbers >= 1."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Lambda function
+# ---------------------------------------------------------------------------------------------
+
+variable "lambda_runtime" {
+  description = "Python runtime of the function: python3.11, python3.12 or python3.13."
+  type        = string
+  default     = "python3.12"
+
+  validation {
+    condition     = contains(["python3.11", "python3.12", "python3.13"], var.lambda_runtime)
+    error_message = "lambda_runtime must be python3.11, python3.12 or python3.13."
+  }
+}
+
+variable "lambda_architecture" {
+  description = "Instruction set of the function: arm64 (cheaper) or x86_64. The handler is pure Python either way."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.lambda_architecture)
+    error_message = "lambda_architecture must be arm64 or x86_64."
+  }
+}
+
+variable "lambda_memory_size" {
+  description = "Memory of the function in MB (128-10240)."
+  type        = number
+  default     = 128
+
+  validation {
+    condition     = var.lambda_memory_size >= 128 && var.lambda_memory_size <= 10240 && floor(var.lambda_memory_size) == var.lambda_memory_size
+    error_message = "lambda_memory_size must be a whole number of MB between 128 and 10240."
+  }
+}
+
+variable "lambda_timeout" {
+  description = "Timeout of the function in seconds. At least 10, so the handler's Slack retries (with backoff and Retry-After) fit; at most 900."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.lambda_timeout >= 10 && var.lambda_timeout <= 900 && floor(var.lambda_timeout) == var.lambda_timeout
+    error_message = "lambda_timeout must be a whole number of seconds between 10 (the handler's retry budget) and 900."
+  }
+}
+
+variable "lambda_tracing_mode" {
+  description = "X-Ray tracing of the function: PassThrough (no traces of its own) or Active (adds the X-Ray write permissions, which have no resource scoping)."
+  type        = string
+  default     = "PassThrough"
+
+  validation {
+    condition     = contains(["PassThrough", "Active"], var.lambda_tracing_mode)
+    error_message = "lambda_tracing_mode must be PassThrough or Active."
+  }
+}
+
+variable "lambda_kms_key_arn" {
+  description = "Customer-managed KMS key ARN to encrypt the function's environment variables. Null: the AWS-managed Lambda key."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.lambda_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.lambda_kms_key_arn))
+    error_message = "lambda_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
+}
+
+variable "cloudwatch_log_retention_in_days" {
+  description = "Retention of the function's log group in days (a value CloudWatch Logs accepts; 0 keeps logs forever)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.cloudwatch_log_retention_in_days)
+    error_message = "cloudwatch_log_retention_in_days must be one of 0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  }
+}
+
+variable "cloudwatch_log_kms_key_arn" {
+  description = "KMS key ARN to encrypt the function's log group. Null: CloudWatch Logs' default encryption. The key policy must allow logs.<region>.amazonaws.com."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.cloudwatch_log_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.cloudwatch_log_kms_key_arn))
+    error_message = "cloudwatch_log_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Failure handling
+# ---------------------------------------------------------------------------------------------
+
+variable "lambda_maximum_retry_attempts" {
+  description = "How often Lambda retries a failed asynchronous invocation (0-2) before the event goes to the failure queue."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = contains([0, 1, 2], var.lambda_maximum_retry_attempts)
+    error_message = "lambda_maximum_retry_attempts must be 0, 1 or 2."
+  }
+}
+
+variable "lambda_maximum_event_age_in_seconds" {
+  description = "How long Lambda keeps retrying an event (60-21600 s) before it goes to the failure queue."
+  type        = number
+  default     = 21600
+
+  validation {
+    condition     = var.lambda_maximum_event_age_in_seconds >= 60 && var.lambda_maximum_event_age_in_seconds <= 21600
+    error_message = "lambda_maximum_event_age_in_seconds must be between 60 and 21600."
+  }
+}
+
+variable "failure_queue_message_retention_seconds" {
+  description = "How long undelivered notifications stay in the failure queue (60-1209600 s; default 14 days)."
+  type        = number
+  default     = 1209600
+
+  validation {
+    condition     = var.failure_queue_message_retention_seconds >= 60 && var.failure_queue_message_retention_seconds <= 1209600
+    error_message = "failure_queue_message_retention_seconds must be between 60 and 1209600."
+  }
+}
+
+variable "failure_queue_kms_master_key_id" {
+  description = "KMS key ARN to encrypt the failure queue; the role gets kms:GenerateDataKey/Decrypt on it (through SQS only), so it must be a key ARN, not an alias. Null: SQS-managed server-side encryption."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.failure_queue_kms_master_key_id == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.failure_queue_kms_master_key_id))
+    error_message = "failure_queue_kms_master_key_id must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
+}
+
+variable "create_failure_queue_alarm" {
+  description = "Create <name>-failure-queue-not-empty, an alarm on the failure queue's depth, so an undelivered notification is seen."
+  type        = bool
+  default     = true
+}
+
+variable "failure_queue_alarm_actions" {
+  description = "Action ARNs (e.g. an SNS topic that emails the on-call) for the failure-queue alarm. Empty: the alarm only changes state, visible in the console. Pointing it at this module's own topic reports through the same Slack path that just failed."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.failure_queue_alarm_actions : startswith(arn, "arn:")])
+    error_message = "failure_queue_alarm_actions must be ARNs."
+  }
+}
