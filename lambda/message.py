@@ -1,0 +1,415 @@
+"""Format an Alarm into a Slack webhook payload (Block Kit in a coloured attachment)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+from urllib.parse import quote
+
+from alarm import Alarm, MetricQuery, parse_alarm_arn
+from settings import Settings
+
+# Slack Block Kit limits (https://api.slack.com/reference/block-kit/blocks).
+HEADER_LIMIT = 150
+SECTION_TEXT_LIMIT = 3000
+FIELD_LIMIT = 2000
+FIELDS_PER_SECTION = 10
+CONTEXT_ELEMENTS_LIMIT = 10
+BLOCKS_LIMIT = 50
+BUTTON_URL_LIMIT = 3000
+FALLBACK_TEXT_LIMIT = 3000
+ELLIPSIS = "…"
+
+STATE_STYLES = {
+    "ALARM": (":rotating_light:", "#E01E5A"),
+    "OK": (":white_check_mark:", "#2EB67D"),
+    "INSUFFICIENT_DATA": (":grey_question:", "#9E9E9E"),
+}
+NEUTRAL_STYLE = (":information_source:", "#439FE0")
+TEXT_STYLE = (":incoming_envelope:", "#439FE0")
+
+LABELS = {
+    "en": {
+        "alarm_name": "Alarm name",
+        "state": "State",
+        "reason": "Reason",
+        "time": "Time",
+        "previous_state": "Previous state",
+        "region": "Region",
+        "account": "Account",
+        "metric": "Metric",
+        "description": "Description",
+        "dimensions": "Dimensions",
+        "condition": "Condition",
+        "period": "Period",
+        "metrics": "Metrics",
+        "alarm_rule": "Alarm rule",
+        "triggered_by": "Triggered by",
+        "alarm_type": "Alarm type",
+        "open_console": "Open in CloudWatch",
+        "notification": "Notification",
+        "message": "Message",
+        "no_state": "(no state)",
+        "no_name": "(unnamed alarm)",
+        "empty": "(empty message)",
+        "LessThanLowerOrGreaterThanUpperThreshold": "outside the band {band}",
+        "LessThanLowerThreshold": "below the band {band}",
+        "GreaterThanUpperThreshold": "above the band {band}",
+    },
+    "ko": {
+        "alarm_name": "알람 이름",
+        "state": "상태",
+        "reason": "원인",
+        "time": "발생 시각",
+        "previous_state": "이전 상태",
+        "region": "리전",
+        "account": "계정",
+        "metric": "지표",
+        "description": "설명",
+        "dimensions": "차원",
+        "condition": "조건",
+        "period": "평가 기간",
+        "metrics": "지표 구성",
+        "alarm_rule": "알람 규칙",
+        "triggered_by": "원인 알람",
+        "alarm_type": "알람 유형",
+        "open_console": "CloudWatch에서 보기",
+        "notification": "알림",
+        "message": "메시지",
+        "no_state": "(상태 없음)",
+        "no_name": "(이름 없는 알람)",
+        "empty": "(빈 메시지)",
+        "LessThanLowerOrGreaterThanUpperThreshold": "밴드 {band} 범위 밖",
+        "LessThanLowerThreshold": "밴드 {band} 아래",
+        "GreaterThanUpperThreshold": "밴드 {band} 위",
+    },
+}
+
+ALARM_TYPES = {
+    "metric": "metric",
+    "metric-math": "metric math",
+    "anomaly-detection": "anomaly detection",
+    "composite": "composite",
+}
+
+COMPARISONS = {
+    "GreaterThanOrEqualToThreshold": ">=",
+    "GreaterThanThreshold": ">",
+    "LessThanThreshold": "<",
+    "LessThanOrEqualToThreshold": "<=",
+}
+
+CONSOLE_HOSTS = {
+    "aws": "console.aws.amazon.com",
+    "aws-cn": "console.amazonaws.cn",
+    "aws-us-gov": "console.amazonaws-us-gov.com",
+}
+
+
+# --- text helpers -------------------------------------------------------------------------
+
+
+def escape(value: str) -> str:
+    """Escape Slack's control characters so event text cannot mention, link or format."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _utf16_len(value: str) -> int:
+    return len(value.encode("utf-16-le")) // 2
+
+
+def truncate(value: str, limit: int) -> str:
+    """Cut to at most `limit` characters (as Slack counts them, UTF-16) ending in an ellipsis.
+
+    A cut never splits an HTML entity such as &amp;, so escaped text stays valid.
+    """
+    if len(value) <= limit // 2 or _utf16_len(value) <= limit:
+        return value
+    cut = value[: limit - 1]
+    while _utf16_len(cut) > limit - 1:
+        cut = cut[:-1]
+    amp = cut.rfind("&", max(0, len(cut) - 5))
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut + ELLIPSIS
+
+
+def _plain(text: str, limit: int) -> dict[str, Any]:
+    return {"type": "plain_text", "text": truncate(text, limit), "emoji": True}
+
+
+def _mrkdwn(text: str, limit: int) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": truncate(text, limit)}
+
+
+def _field(label: str, value: str) -> dict[str, Any]:
+    return _mrkdwn(f"*{label}*\n{escape(value)}", FIELD_LIMIT)
+
+
+# --- values -------------------------------------------------------------------------------
+
+_TIMESTAMP = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
+    r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?$",
+    re.IGNORECASE,
+)
+
+
+def parse_timestamp(value: str) -> dt.datetime | None:
+    """Parse CloudWatch's timestamps: 2017-01-12T16:30:42.236+0000, ...Z, +00:00, no fraction.
+
+    Returns an aware datetime (naive input is taken as UTC), or None when it is not a timestamp.
+    """
+    match = _TIMESTAMP.match(value.strip())
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    try:
+        tz: dt.tzinfo = dt.UTC
+        if offset and offset.upper() != "Z":
+            digits = offset[1:].replace(":", "")
+            hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+            delta = dt.timedelta(hours=hours, minutes=minutes)
+            tz = dt.timezone(-delta if offset[0] == "-" else delta)
+        return dt.datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            int(second or 0),
+            int((fraction or "0")[:6].ljust(6, "0")),
+            tzinfo=tz,
+        )
+    except (ValueError, OverflowError):
+        return None
+
+
+def format_timestamp(value: str | None, tz: dt.tzinfo) -> str | None:
+    """`YYYY-MM-DD HH:MM:SS ZONE` in the configured zone; unparseable input comes back verbatim."""
+    if value is None:
+        return None
+    parsed = parse_timestamp(value)
+    if parsed is None:
+        return value
+    try:
+        local = parsed.astimezone(tz)
+    except (ValueError, OverflowError):
+        return value
+    zone = local.tzname() or ""
+    if not zone or zone[0] in "+-" or (zone.upper() == "UTC" and local.utcoffset()):
+        offset = local.utcoffset() or dt.timedelta(0)
+        sign = "-" if offset < dt.timedelta(0) else "+"
+        total = abs(int(offset.total_seconds())) // 60
+        zone = f"UTC{sign}{total // 60:02d}:{total % 60:02d}" if total else "UTC"
+    return f"{local:%Y-%m-%d %H:%M:%S} {zone}"
+
+
+def console_url(alarm: Alarm) -> str | None:
+    """The alarm's page in the CloudWatch console, from its ARN; None without a valid ARN."""
+    arn = parse_alarm_arn(alarm.arn)
+    if arn is None:
+        return None
+    host = CONSOLE_HOSTS.get(arn.partition)
+    if host is None:
+        return None
+    name = quote(arn.name, safe="")
+    if arn.partition == "aws":
+        url = (
+            f"https://{arn.region}.{host}/cloudwatch/deeplink.js"
+            f"?region={arn.region}#alarmsV2:alarm/{name}"
+        )
+    else:
+        # The deeplink.js form is documented for the commercial partition; the classic
+        # /cloudwatch/home form works in every partition.
+        url = f"https://{host}/cloudwatch/home?region={arn.region}#alarmsV2:alarm/{name}"
+    return url if len(url) <= BUTTON_URL_LIMIT else None
+
+
+def _number(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    if number.is_integer() and abs(number) < 1e16:
+        return str(int(number))
+    return value
+
+
+def _dimensions_text(pairs: tuple[tuple[str, str], ...]) -> str:
+    return ", ".join(f"{name}={value}" for name, value in pairs)
+
+
+def _seconds(value: str | None) -> str | None:
+    return f"{value} s" if value is not None else None
+
+
+def _condition(alarm: Alarm, labels: dict[str, str]) -> str | None:
+    comparison = alarm.comparison or ""
+    if alarm.threshold_metric_id or comparison in labels:
+        # Anomaly detection compares against a band (ThresholdMetricId), not a number.
+        band = alarm.threshold_metric_id or "?"
+        template = labels.get(comparison, f"{comparison} {{band}}".strip())
+        return " ".join(p for p in (alarm.statistic, template.format(band=band)) if p)
+    operator = COMPARISONS.get(comparison, alarm.comparison)
+    threshold = _number(alarm.threshold)
+    if not operator and not threshold:
+        return None
+    return " ".join(p for p in (alarm.statistic, operator, threshold) if p)
+
+
+def _period(alarm: Alarm) -> str | None:
+    if not alarm.period and not alarm.evaluation_periods:
+        return None
+    text = f"{_seconds(alarm.period) or '?'} × {alarm.evaluation_periods or '?'}"  # noqa: RUF001
+    if alarm.datapoints_to_alarm and alarm.datapoints_to_alarm != alarm.evaluation_periods:
+        text += f" ({alarm.datapoints_to_alarm}/{alarm.evaluation_periods or '?'})"
+    return text
+
+
+def _metric_query_line(query: MetricQuery) -> str:
+    name = query.id or "?"
+    if query.expression:
+        line = f"{name} = {query.expression}"
+    else:
+        metric = " ".join(p for p in (query.namespace, query.metric_name) if p) or "?"
+        details = ", ".join(p for p in (query.statistic, _seconds(query.period)) if p)
+        line = f"{name}: {metric}" + (f" ({details})" if details else "")
+        if query.dimensions:
+            line += f" [{_dimensions_text(query.dimensions)}]"
+    if query.label:
+        line += f" ({query.label})"
+    if query.return_data:
+        line += " ←"
+    return line
+
+
+# --- blocks -------------------------------------------------------------------------------
+
+
+def _sections_of_fields(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {"type": "section", "fields": fields[i : i + FIELDS_PER_SECTION]}
+        for i in range(0, len(fields), FIELDS_PER_SECTION)
+    ]
+
+
+def _text_section(label: str, value: str, *, code: bool = False) -> dict[str, Any]:
+    body = escape(value)
+    if code:
+        # Leave room for the fences so a truncated block stays a code block.
+        body = "```" + truncate(body, SECTION_TEXT_LIMIT - len(label) - 12) + "```"
+    return {"type": "section", "text": _mrkdwn(f"*{label}*\n{body}", SECTION_TEXT_LIMIT)}
+
+
+def _alarm_blocks(alarm: Alarm, settings: Settings, labels: dict[str, str]) -> list[dict]:
+    state = alarm.state or labels["no_state"]
+    emoji, _ = STATE_STYLES.get(alarm.state or "", NEUTRAL_STYLE)
+    name = alarm.name or labels["no_name"]
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": _plain(f"{emoji} {escape(state)}: {escape(name)}", HEADER_LIMIT)}
+    ]
+    if alarm.description:
+        blocks.append(_text_section(labels["description"], alarm.description))
+    if alarm.reason:
+        blocks.append(_text_section(labels["reason"], alarm.reason))
+
+    region = alarm.region
+    if alarm.region_name and alarm.region_name != region:
+        region = f"{alarm.region_name} ({region})" if region else alarm.region_name
+    summary = [
+        (labels["alarm_name"], alarm.name),
+        (labels["state"], alarm.state),
+        (labels["previous_state"], alarm.previous_state),
+        (labels["time"], format_timestamp(alarm.timestamp, settings.tz)),
+        (labels["region"], region),
+        (labels["account"], alarm.account),
+        (labels["alarm_type"], ALARM_TYPES.get(alarm.alarm_type or "")),
+    ]
+    metric = " ".join(p for p in (alarm.namespace, alarm.metric_name) if p)
+    details = [
+        (labels["metric"], metric or None),
+        (labels["dimensions"], _dimensions_text(alarm.dimensions) or None),
+        (labels["condition"], _condition(alarm, labels)),
+        (labels["period"], _period(alarm)),
+    ]
+    blocks += _sections_of_fields([_field(k, v) for k, v in summary if v])
+    blocks += _sections_of_fields([_field(k, v) for k, v in details if v])
+
+    if alarm.metrics:
+        lines = "\n".join(_metric_query_line(q) for q in alarm.metrics)
+        blocks.append(_text_section(labels["metrics"], lines, code=True))
+    if alarm.alarm_rule:
+        blocks.append(_text_section(labels["alarm_rule"], alarm.alarm_rule, code=True))
+    if alarm.triggering_children:
+        blocks.append(_text_section(labels["triggered_by"], "\n".join(alarm.triggering_children)))
+    url = console_url(alarm)
+    if url:
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "text": _plain(labels["open_console"], 75),
+                        "url": url,
+                    }
+                ],
+            }
+        )
+    return blocks
+
+
+def _other_blocks(alarm: Alarm, labels: dict[str, str]) -> list[dict]:
+    title = alarm.subject or labels["notification"]
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": _plain(f"{TEXT_STYLE[0]} {escape(title)}", HEADER_LIMIT)}
+    ]
+    body = alarm.text if alarm.text and alarm.text.strip() else labels["empty"]
+    blocks.append(_text_section(labels["message"], body, code=alarm.kind == "unknown"))
+    return blocks
+
+
+def _fallback_text(alarm: Alarm, settings: Settings, labels: dict[str, str]) -> str:
+    if alarm.kind != "alarm":
+        title = alarm.subject
+        if not title and alarm.kind == "text":
+            title = (alarm.text or "").strip().split("\n", 1)[0]
+        return truncate(
+            f"{TEXT_STYLE[0]} {escape(title or labels['notification'])}", FALLBACK_TEXT_LIMIT
+        )
+    emoji, _ = STATE_STYLES.get(alarm.state or "", NEUTRAL_STYLE)
+    text = (
+        f"{emoji} *{escape(alarm.state or labels['no_state'])}*: "
+        f"{escape(alarm.name or labels['no_name'])}"
+    )
+    if alarm.state == "ALARM" and settings.alarm_mention:
+        # Operator configuration (e.g. <!here>), deliberately not escaped.
+        text = f"{settings.alarm_mention} {text}"
+    return truncate(text, FALLBACK_TEXT_LIMIT)
+
+
+def format_message(alarm: Alarm, settings: Settings) -> dict[str, Any]:
+    """The Slack webhook JSON payload for one Alarm; a pure function of its arguments."""
+    labels = LABELS.get(settings.language, LABELS["en"])
+    if alarm.kind == "alarm":
+        _, color = STATE_STYLES.get(alarm.state or "", NEUTRAL_STYLE)
+        blocks = _alarm_blocks(alarm, settings, labels)
+    else:
+        color = TEXT_STYLE[1]
+        blocks = _other_blocks(alarm, labels)
+    payload: dict[str, Any] = {
+        "text": _fallback_text(alarm, settings, labels),
+        "attachments": [{"color": color, "blocks": blocks[:BLOCKS_LIMIT]}],
+    }
+    # Only legacy webhooks honour these; Slack-app webhooks ignore them (documented in README).
+    if settings.channel:
+        payload["channel"] = settings.channel
+    if settings.username:
+        payload["username"] = settings.username
+    if settings.icon_emoji:
+        payload["icon_emoji"] = settings.icon_emoji
+    return payload

@@ -1,0 +1,211 @@
+"""FakeSlack: a local stand-in for a Slack incoming webhook with scripted responses."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+WEBHOOK_PATH = "/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX"
+
+
+@dataclass(frozen=True)
+class Response:
+    """One scripted answer. `drop=True` closes the connection without answering (a reset)."""
+
+    status: int = 200
+    body: str = "ok"
+    headers: tuple[tuple[str, str], ...] = ()
+    delay: float = 0.0
+    drop: bool = False
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request as FakeSlack received it."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    json: Any = field(default=None)
+    response: Response = field(default_factory=Response)
+
+
+ScriptEntry = Response | tuple[Any, ...] | int
+
+
+def _as_response(entry: ScriptEntry) -> Response:
+    """Accept Response, status, (status, body), (status, body, headers) or (.., delay)."""
+    if isinstance(entry, Response):
+        return entry
+    if isinstance(entry, int):
+        return Response(status=entry, body="ok" if entry == 200 else "error")
+    status, body, *rest = entry
+    headers = rest[0] if rest else {}
+    delay = rest[1] if len(rest) > 1 else 0.0
+    return Response(status=status, body=body, headers=tuple(dict(headers).items()), delay=delay)
+
+
+class FakeSlack:
+    """A Slack webhook on 127.0.0.1:<free port>. Use as a context manager (always stopped).
+
+    >>> with FakeSlack() as slack:
+    ...     slack.script([(500, "rollup_error"), (429, "rate_limited", {"Retry-After": "1"})])
+    ...     # post to slack.url; then inspect slack.requests (JSON bodies) or slack.received
+
+    Scripted responses are used in order, then `default` (200 "ok"). Subclasses may override
+    `next_response(request_body)` to inject faults at random (the soak does).
+    """
+
+    def __init__(self, default: Response | None = None) -> None:
+        self.default = default or Response()
+        self._lock = threading.Lock()
+        self._script: list[Response] = []
+        self._received: list[Request] = []
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._arrived = threading.Condition(self._lock)
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> FakeSlack:
+        if self._server is not None:
+            return self
+        server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        server.daemon_threads = True
+        server.block_on_close = False
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> FakeSlack:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # --- configuration and inspection -----------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("FakeSlack is not running")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{WEBHOOK_PATH}"
+
+    def script(self, responses: list[ScriptEntry]) -> None:
+        """Queue responses to use, in order, before falling back to the default."""
+        with self._lock:
+            self._script.extend(_as_response(r) for r in responses)
+
+    def reset(self) -> None:
+        """Forget received requests and any unused script."""
+        with self._lock:
+            self._script.clear()
+            self._received.clear()
+
+    @property
+    def received(self) -> list[Request]:
+        with self._lock:
+            return list(self._received)
+
+    @property
+    def requests(self) -> list[Any]:
+        """The JSON bodies received so far (None for a body that was not JSON)."""
+        return [r.json for r in self.received]
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[Request]:
+        """Block until at least `count` requests arrived (or timeout); return them."""
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while len(self._received) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._arrived.wait(left)
+            return list(self._received)
+
+    def next_response(self, body: bytes) -> Response:  # noqa: ARG002 - for subclasses
+        """The response for the next request; override to inject faults."""
+        with self._lock:
+            return self._script.pop(0) if self._script else self.default
+
+    # --- the HTTP side --------------------------------------------------------------------
+
+    def _record(self, request: Request) -> None:
+        with self._arrived:
+            self._received.append(request)
+            self._arrived.notify_all()
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                response = fake.next_response(body)
+                try:
+                    parsed = json.loads(body.decode("utf-8")) if body else None
+                except ValueError:
+                    parsed = None
+                fake._record(
+                    Request(
+                        method="POST",
+                        path=self.path,
+                        headers=dict(self.headers.items()),
+                        body=body,
+                        json=parsed,
+                        response=response,
+                    )
+                )
+                if response.delay:
+                    time.sleep(response.delay)
+                if response.drop:
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                payload = response.body.encode("utf-8")
+                try:
+                    self.send_response(response.status)
+                    self.send_header("Content-Type", "text/plain; charset=utf-8")
+                    self.send_header("Content-Length", str(len(payload)))
+                    for name, value in response.headers:
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (its timeout); nothing left to answer
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                return None
+
+        return Handler
