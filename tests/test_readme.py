@@ -1,0 +1,235 @@
+"""The README's Inputs/Outputs tables match variables.tf/outputs.tf, and the generator works."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load_generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "readme_tables", REPO_ROOT / "scripts" / "readme_tables.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while being created
+    spec.loader.exec_module(module)
+    return module
+
+
+readme_tables = _load_generator()
+
+FIXTURE_VARIABLES = """
+variable "name" {
+  description = "Prefix of every resource name."
+  type        = string
+}
+
+variable "webhook" {
+  description = "Webhook URL, https only | never logged."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
+variable "mention" {
+  description = "Mention such as <!here>, written as `<!here>` in code."
+  type        = string
+  default     = "<!here>"
+}
+
+variable "instances" {
+  description = <<-EOT
+    Instances to watch,
+    wrapped to fit the editor.
+
+    One alarm pair each.
+  EOT
+  type = map(object({
+    instance_id   = string
+    cpu_threshold = optional(number, 80)
+  }))
+  default = {}
+}
+
+variable "retries" {
+  description = "How often to retry."
+  type        = number
+  default     = 2
+}
+
+variable "enabled" {
+  description = "Say \\"yes\\"."
+  type        = bool
+  default     = true
+}
+"""
+
+FIXTURE_OUTPUTS = """
+output "topic_arn" {
+  description = "ARN of the topic."
+  value       = "x"
+}
+
+output "secret" {
+  description = "Something sensitive."
+  value       = var.webhook
+  sensitive   = true
+}
+"""
+
+FIXTURE_README = """# Fixture
+
+Intro stays.
+
+<!-- BEGIN_TF_INPUTS -->
+stale inputs
+<!-- END_TF_INPUTS -->
+
+Middle stays.
+
+<!-- BEGIN_TF_OUTPUTS -->
+<!-- END_TF_OUTPUTS -->
+
+Tail stays.
+"""
+
+
+@pytest.fixture
+def fixture_module(tmp_path: Path) -> Path:
+    (tmp_path / "variables.tf").write_text(FIXTURE_VARIABLES)
+    (tmp_path / "outputs.tf").write_text(FIXTURE_OUTPUTS)
+    (tmp_path / "README.md").write_text(FIXTURE_README)
+    return tmp_path
+
+
+def _rows(text: str, begin: str, end: str) -> dict[str, list[str]]:
+    block = text[text.index(begin) + len(begin) : text.index(end)]
+    rows = {}
+    for line in block.strip().splitlines()[2:]:
+        cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", line)[1:-1]]
+        rows[cells[0].strip("`")] = cells
+    return rows
+
+
+def test_module_readme_tables_match_variables_and_outputs() -> None:
+    readme = REPO_ROOT / "README.md"
+    current = readme.read_text(encoding="utf-8")
+    wanted = readme_tables.render(current, REPO_ROOT)
+    assert current == wanted, "README.md tables drifted from variables.tf/outputs.tf: `make docs`"
+
+
+@pytest.mark.parametrize(
+    "example", ["ec2-cpu-alarm", "new-ec2-instance", "direct-to-lambda"], ids=str
+)
+def test_example_readme_tables_match_the_example(example: str) -> None:
+    readme = REPO_ROOT / "examples" / example / "README.md"
+    current = readme.read_text(encoding="utf-8")
+    wanted = readme_tables.render(current, readme.parent)
+    assert current == wanted, f"{readme} tables drifted from the example's .tf files: `make docs`"
+
+
+def test_check_mode_passes_on_the_committed_readmes() -> None:
+    assert readme_tables.main(["--check"]) == 0
+
+
+def test_inputs_table_lists_required_first_with_types_and_hcl_defaults(
+    fixture_module: Path,
+) -> None:
+    text = readme_tables.render((fixture_module / "README.md").read_text(), fixture_module)
+    rows = _rows(text, readme_tables.INPUTS_BEGIN, readme_tables.INPUTS_END)
+
+    assert list(rows) == ["name", "webhook", "mention", "instances", "retries", "enabled"]
+    assert rows["name"][2:] == ["`string`", "n/a", "yes"]
+    assert rows["retries"][2:] == ["`number`", "`2`", "no"]
+    assert rows["enabled"][1] == 'Say "yes".'
+    assert rows["enabled"][3] == "`true`"
+    assert rows["webhook"][3] == "`null`"
+    assert rows["mention"][3] == '`"<!here>"`'
+    assert rows["instances"][2] == (
+        "`map(object({instance_id = string, cpu_threshold = optional(number, 80)}))`"
+    )
+    assert rows["instances"][3] == "`{}`"
+
+
+def test_descriptions_are_escaped_for_markdown_tables(fixture_module: Path) -> None:
+    text = readme_tables.render((fixture_module / "README.md").read_text(), fixture_module)
+    rows = _rows(text, readme_tables.INPUTS_BEGIN, readme_tables.INPUTS_END)
+
+    assert rows["webhook"][1] == "Webhook URL, https only \\| never logged. (sensitive)"
+    # Outside code spans a Slack mention must survive as text, inside them it stays verbatim.
+    assert rows["mention"][1] == "Mention such as &lt;!here&gt;, written as `<!here>` in code."
+    assert rows["instances"][1] == (
+        "Instances to watch, wrapped to fit the editor.<br><br>One alarm pair each."
+    )
+
+
+def test_outputs_table_in_file_order_with_sensitive_flag(fixture_module: Path) -> None:
+    text = readme_tables.render((fixture_module / "README.md").read_text(), fixture_module)
+    rows = _rows(text, readme_tables.OUTPUTS_BEGIN, readme_tables.OUTPUTS_END)
+
+    assert rows == {
+        "topic_arn": ["`topic_arn`", "ARN of the topic."],
+        "secret": ["`secret`", "Something sensitive. (sensitive)"],
+    }
+
+
+def test_text_outside_the_markers_is_kept(fixture_module: Path) -> None:
+    text = readme_tables.render((fixture_module / "README.md").read_text(), fixture_module)
+
+    assert "stale inputs" not in text
+    for kept in ("# Fixture\n\nIntro stays.\n\n", "\n\nMiddle stays.\n\n", "\n\nTail stays.\n"):
+        assert kept in text
+
+
+def test_write_then_check_round_trips(fixture_module: Path, capsys: pytest.CaptureFixture) -> None:
+    readme = fixture_module / "README.md"
+    args = ["--readme", str(readme), "--module-dir", str(fixture_module)]
+
+    assert readme_tables.main(["--check", *args]) == 1
+    assert "stale inputs" in capsys.readouterr().out  # the diff shows what would change
+    assert readme_tables.main(["--write", *args]) == 0
+    written = readme.read_text()
+    assert readme_tables.main(["--check", *args]) == 0
+    assert readme_tables.main(["--write", *args]) == 0
+    assert readme.read_text() == written
+
+
+def test_check_fails_when_a_variable_is_added_without_regenerating(
+    fixture_module: Path, capsys: pytest.CaptureFixture
+) -> None:
+    readme = fixture_module / "README.md"
+    args = ["--readme", str(readme), "--module-dir", str(fixture_module)]
+    assert readme_tables.main(["--write", *args]) == 0
+
+    with (fixture_module / "variables.tf").open("a") as handle:
+        handle.write('\nvariable "added" {\n  description = "New."\n  type = string\n}\n')
+
+    assert readme_tables.main(["--check", *args]) == 1
+    assert "+| `added` | New. | `string` | n/a | yes |" in capsys.readouterr().out
+
+
+def test_missing_markers_are_an_error(fixture_module: Path) -> None:
+    readme = fixture_module / "README.md"
+    readme.write_text("# No markers here\n")
+
+    with pytest.raises(readme_tables.TablesError, match="BEGIN_TF_INPUTS"):
+        readme_tables.render(readme.read_text(), fixture_module)
+    assert readme_tables.main(["--check", "--readme", str(readme)]) == 2
+
+
+def test_readme_relative_links_point_at_existing_files() -> None:
+    for readme in [REPO_ROOT / "README.md", *sorted(REPO_ROOT.glob("examples/*/README.md"))]:
+        text = readme.read_text(encoding="utf-8")
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+            if re.match(r"^[a-z]+:", target):
+                continue
+            assert (readme.parent / target).exists(), f"{readme}: broken link to {target}"
