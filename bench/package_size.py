@@ -27,6 +27,7 @@ class ArchiveSpec:
     source_dir: Path
     excludes: tuple[str, ...]
     origin: str  # where the excludes came from, for the report
+    output_file_mode: str | None = None
 
 
 @dataclass(frozen=True)
@@ -93,16 +94,22 @@ def read_archive_spec(module_dir: Path = REPO_ROOT) -> ArchiveSpec:
             )
     if not all(isinstance(item, str) for item in excludes):
         return ArchiveSpec(LAMBDA_DIR, FALLBACK_EXCLUDES, "excludes not plain strings: fallback")
-    return ArchiveSpec(LAMBDA_DIR, tuple(excludes), origin)
+    mode = _unquote(block.get("output_file_mode"))
+    return ArchiveSpec(LAMBDA_DIR, tuple(excludes), origin, mode if isinstance(mode, str) else None)
 
 
 def build_package(output: Path = BUILD_DIR / "lambda.zip") -> Package:
     """Zip lambda/ with the stand-in's deterministic writer and the module's excludes."""
     use_repo_paths()
-    from support.archive_provider.archive import collect_dir, write_zip  # noqa: PLC0415
+    from support.archive_provider.archive import (  # noqa: PLC0415
+        collect_dir,
+        parse_file_mode,
+        write_zip,
+    )
 
     spec = read_archive_spec()
-    entries = collect_dir(spec.source_dir, spec.excludes)
+    mode = parse_file_mode(spec.output_file_mode)
+    entries = collect_dir(spec.source_dir, spec.excludes, file_mode=mode)
     write_zip(entries, output)
     with zipfile.ZipFile(output) as archive:
         names = tuple(archive.namelist())
