@@ -233,3 +233,21 @@ def test_readme_relative_links_point_at_existing_files() -> None:
             if re.match(r"^[a-z]+:", target):
                 continue
             assert (readme.parent / target).exists(), f"{readme}: broken link to {target}"
+
+
+def test_every_make_target_the_readme_names_exists() -> None:
+    makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    targets = set(re.findall(r"^([a-z][a-z0-9-]*):", makefile, flags=re.MULTILINE))
+    named = set(re.findall(r"\bmake ([a-z][a-z0-9-]*)", (REPO_ROOT / "README.md").read_text()))
+
+    assert named, "the README names no make target"
+    assert named <= targets, f"README names make targets the Makefile lacks: {named - targets}"
+
+
+def test_readme_lists_every_example() -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    examples = {path.parent.name for path in (REPO_ROOT / "examples").glob("*/versions.tf")}
+
+    assert examples, "no examples found"
+    for example in sorted(examples):
+        assert f"](examples/{example})" in readme, f"README does not link examples/{example}"
