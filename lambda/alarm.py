@@ -304,7 +304,7 @@ def _from_alarm_data(
         statistic=statistic,
         dimensions=dimensions,
         comparison=_text(configuration.get("comparisonOperator")),
-        threshold=_text(configuration.get("threshold")),
+        threshold=_text(configuration.get("threshold")) or _reason_data_threshold(state),
         period=period,
         evaluation_periods=_text(configuration.get("evaluationPeriods")),
         datapoints_to_alarm=_text(configuration.get("datapointsToAlarm")),
@@ -313,6 +313,18 @@ def _from_alarm_data(
         metrics=metrics,
         alarm_rule=alarm_rule,
     )
+
+
+def _reason_data_threshold(state: dict[str, Any]) -> str | None:
+    """These shapes carry no threshold in configuration; reasonData (a JSON string) has it."""
+    raw = state.get("reasonData")
+    if not isinstance(raw, str) or not raw.lstrip().startswith("{"):
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    return _text(data.get("threshold")) if isinstance(data, dict) else None
 
 
 def _from_lambda_action(event: dict[str, Any], source: str = "lambda") -> Alarm:

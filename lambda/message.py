@@ -47,6 +47,7 @@ LABELS = {
         "alarm_rule": "Alarm rule",
         "triggered_by": "Triggered by",
         "alarm_type": "Alarm type",
+        "threshold": "threshold",
         "open_console": "Open in CloudWatch",
         "notification": "Notification",
         "message": "Message",
@@ -74,6 +75,7 @@ LABELS = {
         "alarm_rule": "알람 규칙",
         "triggered_by": "원인 알람",
         "alarm_type": "알람 유형",
+        "threshold": "임계값",
         "open_console": "CloudWatch에서 보기",
         "notification": "알림",
         "message": "메시지",
@@ -256,8 +258,11 @@ def _condition(alarm: Alarm, labels: dict[str, str]) -> str | None:
         return " ".join(p for p in (alarm.statistic, template.format(band=band)) if p)
     operator = COMPARISONS.get(comparison, alarm.comparison)
     threshold = _number(alarm.threshold)
-    if not operator and not threshold:
+    if not threshold:
         return None
+    if not operator:
+        # The direct and EventBridge shapes name no comparison; the reason text has it.
+        operator = labels["threshold"]
     return " ".join(p for p in (alarm.statistic, operator, threshold) if p)
 
 

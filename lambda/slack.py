@@ -118,6 +118,9 @@ def _attempt(url: str, body: bytes, timeout: float) -> _Attempt:  # noqa: PLR091
     import urllib.error  # noqa: PLC0415
     import urllib.request  # noqa: PLC0415
 
+    if not url.lower().startswith(("https://", "http://")):
+        # Also keeps urllib's file:// and ftp:// handlers out of reach.
+        return _Attempt(None, "invalid webhook URL: not an http(s) URL", retryable=False)
     opener = _get_opener()
     try:
         request = urllib.request.Request(  # noqa: S310 - the operator's webhook URL

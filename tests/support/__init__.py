@@ -10,7 +10,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 EVENTS_DIR = REPO_ROOT / "examples" / "events"
 
 
-def load_event(name: str) -> Any:  # noqa: ANN401 - a Lambda event is any JSON value
+def load_event(name: str) -> Any:
     """A sample event from examples/events/ by file name (with or without .json)."""
     path = EVENTS_DIR / (name if name.endswith(".json") else f"{name}.json")
     return json.loads(path.read_text(encoding="utf-8"))

@@ -151,7 +151,7 @@ class FakeSlack:
                 self._arrived.wait(left)
             return list(self._received)
 
-    def next_response(self, body: bytes) -> Response:  # noqa: ARG002 - for subclasses
+    def next_response(self, body: bytes) -> Response:
         """The response for the next request; override to inject faults."""
         with self._lock:
             return self._script.pop(0) if self._script else self.default
@@ -205,7 +205,7 @@ class FakeSlack:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (its timeout); nothing left to answer
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 return None
 
         return Handler

@@ -1,0 +1,235 @@
+"""Delivery against a real local HTTP server: urllib is the code under test, only sleep is fake."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from slack import Delivery, RetryPolicy, post_to_slack
+from support.fake_slack import FakeSlack, Response
+
+PATH = "/services/T000/B000/slack-secret-token"
+PAYLOAD = {"text": "héllo <!channel>", "attachments": [{"color": "#E01E5A", "blocks": []}]}
+FAST = RetryPolicy(max_attempts=4, request_timeout=2.0, base_delay=0.5, max_delay=4.0)
+
+
+class FakeClock:
+    """A clock that only moves when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def post(url: str, clock: FakeClock, **kwargs: object) -> Delivery:
+    kwargs.setdefault("policy", FAST)
+    return post_to_slack(url, PAYLOAD, sleep=clock.sleep, clock=clock, random=lambda: 1.0, **kwargs)
+
+
+def expect(
+    httpserver: HTTPServer, status: int, body: str = "", headers: dict | None = None
+) -> None:
+    httpserver.expect_ordered_request(PATH, method="POST").respond_with_data(
+        body, status=status, headers=headers
+    )
+
+
+def test_success_posts_the_payload_as_utf8_json(httpserver: HTTPServer) -> None:
+    expect(httpserver, 200, "ok")
+    clock = FakeClock()
+    delivery = post(httpserver.url_for(PATH), clock)
+    assert delivery == Delivery(delivered=True, outcome="delivered", attempts=1, status=200)
+    ((request, _),) = httpserver.log
+    assert request.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert json.loads(request.get_data().decode("utf-8")) == PAYLOAD
+    assert clock.sleeps == []
+
+
+def test_server_error_is_retried_then_succeeds(httpserver: HTTPServer) -> None:
+    expect(httpserver, 500, "rollup_error")
+    expect(httpserver, 503, "service unavailable")
+    expect(httpserver, 200, "ok")
+    clock = FakeClock()
+    delivery = post(httpserver.url_for(PATH), clock)
+    assert (delivery.delivered, delivery.attempts, delivery.status) == (True, 3, 200)
+    assert clock.sleeps == [0.5, 1.0]  # exponential: base, 2 x base (jitter pinned at max)
+    assert len(httpserver.log) == 3
+
+
+def test_backoff_has_jitter_and_is_bounded(httpserver: HTTPServer) -> None:
+    for _ in range(6):
+        expect(httpserver, 500, "rollup_error")
+    clock = FakeClock()
+    policy = RetryPolicy(max_attempts=6, base_delay=1.0, max_delay=3.0)
+    post_to_slack(
+        httpserver.url_for(PATH),
+        PAYLOAD,
+        policy=policy,
+        sleep=clock.sleep,
+        clock=clock,
+        random=lambda: 0.0,
+    )
+    assert clock.sleeps == [0.5, 1.0, 1.5, 1.5, 1.5]  # half of min(max_delay, base * 2^n)
+
+
+def test_429_waits_for_retry_after(httpserver: HTTPServer) -> None:
+    expect(httpserver, 429, "rate_limited", {"Retry-After": "3"})
+    expect(httpserver, 200, "ok")
+    clock = FakeClock()
+    delivery = post(httpserver.url_for(PATH), clock)
+    assert (delivery.delivered, delivery.attempts) == (True, 2)
+    assert clock.sleeps == [3.0]
+
+
+def test_429_asking_for_more_than_the_cap_is_left_to_lambda_retries(httpserver: HTTPServer) -> None:
+    expect(httpserver, 429, "rate_limited", {"Retry-After": "3600"})
+    clock = FakeClock()
+    delivery = post(httpserver.url_for(PATH), clock)
+    assert (delivery.delivered, delivery.outcome, delivery.status) == (
+        False,
+        "retries_exhausted",
+        429,
+    )
+    assert delivery.error == "rate_limited"
+    assert clock.sleeps == []
+
+
+def test_5xx_until_attempts_run_out_fails_with_the_last_status(httpserver: HTTPServer) -> None:
+    for _ in range(FAST.max_attempts):
+        expect(httpserver, 502, "bad gateway")
+    clock = FakeClock()
+    delivery = post(httpserver.url_for(PATH), clock)
+    assert delivery == Delivery(
+        delivered=False,
+        outcome="retries_exhausted",
+        attempts=FAST.max_attempts,
+        status=502,
+        error="bad gateway",
+    )
+    assert len(clock.sleeps) == FAST.max_attempts - 1
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (400, "invalid_payload"),
+        (400, "no_text"),
+        (403, "invalid_token"),
+        (404, "no_service"),
+        (404, "channel_not_found"),
+        (410, "channel_is_archived"),
+    ],
+)
+def test_permanent_slack_errors_are_not_retried(
+    httpserver: HTTPServer, status: int, error: str
+) -> None:
+    expect(httpserver, status, error)
+    clock = FakeClock()
+    delivery = post(httpserver.url_for(PATH), clock)
+    assert delivery == Delivery(
+        delivered=False, outcome="permanent_error", attempts=1, status=status, error=error
+    )
+    assert clock.sleeps == []
+    assert len(httpserver.log) == 1
+
+
+def test_a_redirect_is_not_followed(httpserver: HTTPServer) -> None:
+    httpserver.expect_ordered_request(PATH, method="POST").respond_with_data(
+        "", status=302, headers={"Location": "/elsewhere"}
+    )
+    delivery = post(httpserver.url_for(PATH), FakeClock())
+    assert (delivery.outcome, delivery.status) == ("permanent_error", 302)
+    assert len(httpserver.log) == 1
+
+
+def test_timeout_is_retried(fake_slack: FakeSlack) -> None:
+    # A threaded fake: a slow answer must not block the retry behind it.
+    fake_slack.script([Response(200, "ok", delay=1.0), Response(200, "ok")])
+    clock = FakeClock()
+    policy = RetryPolicy(max_attempts=3, request_timeout=0.2, base_delay=0.01)
+    delivery = post(fake_slack.url, clock, policy=policy)
+    assert (delivery.delivered, delivery.attempts) == (True, 2)
+    assert len(fake_slack.requests) == 2
+
+
+def test_timeouts_until_attempts_run_out_fail_with_a_timeout_error(fake_slack: FakeSlack) -> None:
+    fake_slack.script([Response(200, "ok", delay=0.6)] * 2)
+    policy = RetryPolicy(max_attempts=2, request_timeout=0.1, base_delay=0.01)
+    delivery = post(fake_slack.url, FakeClock(), policy=policy)
+    assert (delivery.delivered, delivery.outcome, delivery.status) == (
+        False,
+        "retries_exhausted",
+        None,
+    )
+    assert "timed out" in delivery.error.lower()
+
+
+def test_connection_reset_is_retried(fake_slack: FakeSlack) -> None:
+    fake_slack.script([Response(drop=True), Response(200, "ok")])
+    delivery = post(fake_slack.url, FakeClock())
+    assert (delivery.delivered, delivery.attempts) == (True, 2)
+
+
+def test_connection_refused_is_retried_then_fails() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    clock = FakeClock()
+    delivery = post(f"http://127.0.0.1:{port}{PATH}", clock)
+    assert (delivery.delivered, delivery.outcome, delivery.attempts, delivery.status) == (
+        False,
+        "retries_exhausted",
+        FAST.max_attempts,
+        None,
+    )
+    assert "ConnectionRefusedError" in delivery.error
+    assert len(clock.sleeps) == FAST.max_attempts - 1
+
+
+def test_retries_stop_before_the_deadline(httpserver: HTTPServer) -> None:
+    for _ in range(10):
+        expect(httpserver, 500, "rollup_error")
+    clock = FakeClock()
+    policy = RetryPolicy(max_attempts=10, base_delay=1.0, max_delay=8.0, min_attempt_time=0.5)
+    delivery = post(httpserver.url_for(PATH), clock, policy=policy, deadline=clock.now + 5.0)
+    assert (delivery.delivered, delivery.outcome, delivery.status) == (False, "out_of_time", 500)
+    assert sum(clock.sleeps) <= 5.0 - 0.5
+    assert clock.sleeps == [1.0, 2.0]  # a third wait (4 s) would pass the deadline
+    assert delivery.attempts == 3
+
+
+def test_no_attempt_is_started_without_time_left(httpserver: HTTPServer) -> None:
+    clock = FakeClock()
+    delivery = post(httpserver.url_for(PATH), clock, deadline=clock.now + 0.1)
+    assert (delivery.outcome, delivery.attempts) == ("out_of_time", 0)
+    assert httpserver.log == []
+
+
+def test_a_retry_after_beyond_the_deadline_is_not_waited_for(httpserver: HTTPServer) -> None:
+    expect(httpserver, 429, "rate_limited", {"Retry-After": "10"})
+    clock = FakeClock()
+    delivery = post(httpserver.url_for(PATH), clock, deadline=clock.now + 5.0)
+    assert (delivery.outcome, delivery.status, delivery.attempts) == ("out_of_time", 429, 1)
+    assert clock.sleeps == []
+
+
+@pytest.mark.parametrize("url", ["ftp://example.invalid/secret-path-xyz", "not a url secret-xyz"])
+def test_an_unusable_url_is_a_permanent_error_that_does_not_echo_it(url: str) -> None:
+    delivery = post(url, FakeClock())
+    assert (delivery.delivered, delivery.outcome, delivery.attempts) == (
+        False,
+        "permanent_error",
+        1,
+    )
+    assert "secret" not in (delivery.error or "")
+    assert url not in repr(delivery)
