@@ -420,3 +420,70 @@ run "two_instances_in_one_root_never_collide" {
     error_message = "The same alarm key is prefixed with each instance's name."
   }
 }
+
+# ---------------------------------------------------------------------------------------------
+# Inputs that must be rejected at plan time
+# ---------------------------------------------------------------------------------------------
+
+run "invalid_values_are_rejected" {
+  command = plan
+
+  variables {
+    name                  = "a-name-that-is-far-too-long-for-the-derived-role-name"
+    slack_webhook_url     = "http://hooks.slack.com/services/T000/B000/XXXX"
+    sns_topic_kms_key_arn = "alias/aws/sns"
+    lambda_timeout        = 3
+    lambda_runtime        = "python3.8"
+    ec2_instances = {
+      web = { instance_id = "web-server", cpu_threshold = 180 }
+    }
+    alarms = {
+      odd = {
+        namespace           = "AWS/SQS"
+        metric_name         = "ApproximateNumberOfMessagesVisible"
+        threshold           = 1
+        comparison_operator = "Above"
+      }
+    }
+  }
+
+  expect_failures = [
+    var.name,
+    var.slack_webhook_url,
+    var.sns_topic_kms_key_arn,
+    var.lambda_timeout,
+    var.lambda_runtime,
+    var.ec2_instances,
+    var.alarms,
+  ]
+}
+
+run "two_webhook_sources_are_rejected" {
+  command = plan
+
+  variables {
+    slack_webhook_ssm_parameter_name = "/alerts/slack-webhook"
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "no_webhook_source_is_rejected" {
+  command = plan
+
+  variables {
+    slack_webhook_url = null
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "sns_mode_without_a_topic_is_rejected" {
+  command = plan
+
+  variables {
+    create_sns_topic = false
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}

@@ -1,0 +1,156 @@
+"""tests/support/terraform.py without the terraform CLI: the mirror it builds, errors, env."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from support.terraform import (
+    AUTOMATION_ENV,
+    TerraformError,
+    TerraformSetupError,
+    build_mirror,
+    os_arch,
+    plugin_mirror_source,
+    terraform,
+    terraform_env,
+)
+
+ARCH = os_arch()
+
+
+def _fake_provider(mirror: Path, namespace: str, kind: str, version: str) -> Path:
+    leaf = mirror / "registry.terraform.io" / namespace / kind / version / ARCH
+    leaf.mkdir(parents=True)
+    binary = leaf / f"terraform-provider-{kind}_v{version}_x5"
+    binary.write_text("#!/bin/sh\n")
+    binary.chmod(0o755)
+    return leaf
+
+
+def test_empty_tf_plugin_mirror_means_registry_installs() -> None:
+    assert plugin_mirror_source({"TF_PLUGIN_MIRROR": ""}) is None
+    env = terraform_env({"TF_PLUGIN_MIRROR": "", "TF_CLI_CONFIG_FILE": "/home/me/.terraformrc"})
+    assert env["TF_CLI_CONFIG_FILE"] == "/home/me/.terraformrc"
+    assert {key: env[key] for key in AUTOMATION_ENV} == AUTOMATION_ENV
+
+
+def test_a_missing_tf_plugin_mirror_is_named_in_the_error(tmp_path: Path) -> None:
+    with pytest.raises(TerraformSetupError, match="TF_PLUGIN_MIRROR="):
+        plugin_mirror_source({"TF_PLUGIN_MIRROR": str(tmp_path / "nowhere")})
+
+
+def test_a_mirror_without_aws_is_named_in_the_error(tmp_path: Path) -> None:
+    source = tmp_path / "plugins"
+    _fake_provider(source, "hashicorp", "random", "3.6.0")
+    with pytest.raises(
+        TerraformSetupError, match=r"hashicorp/aws was not found in TF_PLUGIN_MIRROR"
+    ):
+        build_mirror(source, tmp_path / "build")
+
+
+def test_mirror_links_only_the_platform_leaf_and_adds_the_archive_stand_in(tmp_path: Path) -> None:
+    source = tmp_path / "plugins"
+    aws_leaf = _fake_provider(source, "hashicorp", "aws", "5.100.0")
+    build = tmp_path / "build"
+
+    cli_config = build_mirror(source, build)
+
+    mirror = build / "mirror" / "registry.terraform.io" / "hashicorp"
+    version_dir = mirror / "aws" / "5.100.0"
+    assert not version_dir.is_symlink()
+    assert (version_dir / ARCH).is_symlink()
+    assert (version_dir / ARCH).resolve() == aws_leaf.resolve()
+
+    launcher = mirror / "archive" / "2.7.1" / ARCH / "terraform-provider-archive_v2.7.1_x5"
+    text = launcher.read_text()
+    assert os.access(launcher, os.X_OK)
+    assert f"exec {Path(sys.prefix) / 'bin' / 'python'} -m support.archive_provider" in text
+    assert f"HOME={build / 'provider-home'}" in text
+
+    config = cli_config.read_text()
+    assert "filesystem_mirror" in config
+    assert str(build / "mirror") in config
+    assert "direct" not in config.replace(
+        "# never from the network (there is no `direct` block).", ""
+    )
+
+
+def test_mirror_rebuild_is_idempotent_and_drops_stale_providers(tmp_path: Path) -> None:
+    source = tmp_path / "plugins"
+    _fake_provider(source, "hashicorp", "aws", "5.99.0")
+    build = tmp_path / "build"
+    build_mirror(source, build)
+    launcher = build / "mirror/registry.terraform.io/hashicorp/archive/2.7.1" / ARCH
+    before = (launcher / "terraform-provider-archive_v2.7.1_x5").stat().st_mtime_ns
+
+    (
+        source
+        / "registry.terraform.io/hashicorp/aws/5.99.0"
+        / ARCH
+        / "terraform-provider-aws_v5.99.0_x5"
+    ).unlink()
+    _fake_provider(source, "hashicorp", "aws", "5.100.0")
+    build_mirror(source, build)
+
+    aws = build / "mirror/registry.terraform.io/hashicorp/aws"
+    assert sorted(path.name for path in aws.iterdir()) == ["5.100.0"]
+    assert (launcher / "terraform-provider-archive_v2.7.1_x5").stat().st_mtime_ns == before
+
+
+def test_a_real_archive_provider_in_the_mirror_replaces_the_stand_in(tmp_path: Path) -> None:
+    source = tmp_path / "plugins"
+    _fake_provider(source, "hashicorp", "aws", "5.100.0")
+    _fake_provider(source, "hashicorp", "archive", "2.6.0")
+    build_mirror(source, tmp_path / "build")
+    archive = tmp_path / "build/mirror/registry.terraform.io/hashicorp/archive"
+    assert sorted(path.name for path in archive.iterdir()) == ["2.6.0"]
+
+
+def test_stand_in_prints_the_plugin_handshake_first(tmp_path: Path) -> None:
+    source = tmp_path / "plugins"
+    _fake_provider(source, "hashicorp", "aws", "5.100.0")
+    build = tmp_path / "build"
+    build_mirror(source, build)
+    launcher = build / "mirror/registry.terraform.io/hashicorp/archive/2.7.1" / ARCH
+    env = {"PATH": os.environ.get("PATH", ""), "PLUGIN_PROTOCOL_VERSIONS": "6"}
+    with subprocess.Popen(
+        [launcher / "terraform-provider-archive_v2.7.1_x5"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    ) as plugin:
+        try:
+            first_line = plugin.stdout.readline() if plugin.stdout else ""
+        finally:
+            plugin.terminate()
+            plugin.wait(timeout=10)
+    assert first_line.startswith("1|6|unix|"), first_line
+    assert (build / "provider-home" / ".cache" / "tf-python-provider").is_dir()
+
+
+def test_init_removes_a_stale_lock_file_and_failures_carry_the_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lock = tmp_path / ".terraform.lock.hcl"
+    lock.write_text("# hashes of another machine's mirror\n")
+    monkeypatch.setenv("TERRAFORM", "true")
+    terraform(["init"], tmp_path, env=dict(os.environ))
+    assert not lock.exists()
+
+    monkeypatch.setenv("TERRAFORM", "false")
+    with pytest.raises(TerraformError, match=r"`terraform validate` failed in .* \(exit 1\)"):
+        terraform(["validate"], tmp_path, env=dict(os.environ))
+
+
+def test_a_missing_terraform_fails_with_an_install_hint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TERRAFORM", "terraform-that-does-not-exist")
+    with pytest.raises(TerraformSetupError, match="Install Terraform"):
+        terraform(["version"], tmp_path, env={})
