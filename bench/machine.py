@@ -32,9 +32,18 @@ def terraform_version() -> str:
     return first.removeprefix("Terraform ").strip()
 
 
-def describe() -> str:
-    """One line: CPU model, cores, OS/arch, Python and Terraform versions."""
+def load_average() -> str:
+    """The 1-minute load average: other work on a shared machine skews every timing."""
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except OSError:
+        return "unknown"
+
+
+def describe(load_at_start: str | None = None) -> str:
+    """One line: CPU model, cores, OS/arch, Python and Terraform versions, load average."""
+    load = f", load average {load_at_start} at start" if load_at_start else ""
     return (
         f"{cpu_model()}, {os.cpu_count()} cores, {platform.system()} {platform.machine()},"
-        f" Python {platform.python_version()}, Terraform {terraform_version()}"
+        f" Python {platform.python_version()}, Terraform {terraform_version()}{load}"
     )
