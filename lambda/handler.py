@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from alarm import Alarm, parse_event
-from message import format_message
+from message import format_fallback, format_message
 from settings import ConfigError, Settings, load_settings, resolve_webhook_url
 from slack import DEFAULT_POLICY, Delivery, RetryPolicy, post_to_slack
 
@@ -37,9 +37,7 @@ def get_settings() -> Settings:
     """The container's settings, read from the environment on first use."""
     global _settings  # noqa: PLW0603 - read once per container by design
     if _settings is None:
-        settings = load_settings(os.environ)
-        logger.setLevel(settings.log_level)
-        _settings = settings
+        _settings = load_settings(os.environ)
     return _settings
 
 
@@ -81,12 +79,13 @@ def deliver_alarm(
     """Format and post one alarm, and log one JSON line about it."""
     try:
         payload = format_message(alarm, settings)
-    except Exception as exc:  # report it as this record's failure and go on
-        delivery = Delivery(False, "format_error", 0, None, f"{type(exc).__name__}: {exc}")
-    else:
-        delivery = post_to_slack(
-            url, payload, policy=policy, deadline=deadline, sleep=sleep, clock=clock
-        )
+    except Exception:
+        # A formatting bug must not lose the alert: send a plain fallback and log the bug.
+        logger.exception("could not format %s; sending a plain fallback", alarm.event_kind)
+        payload = format_fallback(alarm, settings)
+    delivery = post_to_slack(
+        url, payload, policy=policy, deadline=deadline, sleep=sleep, clock=clock
+    )
     _log(
         logging.INFO if delivery.delivered else logging.ERROR,
         message="slack delivery",
@@ -112,6 +111,7 @@ def handle_event(
     clock: Callable[[], float] = time.monotonic,
 ) -> dict[str, int]:
     """The handler with its dependencies explicit: settings, URL, retry policy, sleep, clock."""
+    logger.setLevel(settings.log_level)
     alarms = parse_event(event)
     if not alarms:
         _log(logging.INFO, message="empty event, nothing to send", outcome="noop")

@@ -254,8 +254,10 @@ def _condition(alarm: Alarm, labels: dict[str, str]) -> str | None:
     if alarm.threshold_metric_id or comparison in labels:
         # Anomaly detection compares against a band (ThresholdMetricId), not a number.
         band = alarm.threshold_metric_id or "?"
-        template = labels.get(comparison, f"{comparison} {{band}}".strip())
-        return " ".join(p for p in (alarm.statistic, template.format(band=band)) if p)
+        template = labels.get(comparison)
+        # Event text never goes through str.format: a "{}" in it must stay literal.
+        condition = template.replace("{band}", band) if template else f"{comparison} {band}"
+        return " ".join(p for p in (alarm.statistic, condition.strip()) if p)
     operator = COMPARISONS.get(comparison, alarm.comparison)
     threshold = _number(alarm.threshold)
     if not threshold:
@@ -395,6 +397,18 @@ def _fallback_text(alarm: Alarm, settings: Settings, labels: dict[str, str]) -> 
         # Operator configuration (e.g. <!here>), deliberately not escaped.
         text = f"{settings.alarm_mention} {text}"
     return truncate(text, FALLBACK_TEXT_LIMIT)
+
+
+def format_fallback(alarm: Alarm, settings: Settings) -> dict[str, Any]:
+    """A minimal payload for when format_message fails on some input: never drop the alert."""
+    state = str(alarm.state or "")
+    name = str(alarm.name or alarm.subject or "")
+    text = (
+        f":warning: {escape(state)} {escape(name)}".rstrip() + " (message could not be formatted)"
+    )
+    if state == "ALARM" and settings.alarm_mention:
+        text = f"{settings.alarm_mention} {text}"
+    return {"text": truncate(text, FALLBACK_TEXT_LIMIT)}
 
 
 def format_message(alarm: Alarm, settings: Settings) -> dict[str, Any]:

@@ -67,7 +67,9 @@ def redact(text: str, url: str) -> str:
 
     try:
         parts = urlsplit(url)
-        secrets = [url, parts.path, parts.netloc + parts.path]
+        # Whole URL, its path, and each long path segment (Slack's token is the last one).
+        secrets = [url, parts.path, parts.netloc + parts.path, parts.query]
+        secrets += parts.path.split("/")
     except ValueError:
         secrets = [url]
     for secret in sorted((s for s in secrets if len(s) >= 8), key=len, reverse=True):

@@ -1,0 +1,124 @@
+"""Configuration: read once, validated with messages that say what to set."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+import pytest
+
+import settings as settings_module
+from settings import ConfigError, Settings, load_settings, resolve_timezone
+
+URL = "https://hooks.slack.com/services/T000/B000/settings-test-secret"
+
+
+def test_defaults_with_only_a_webhook_url() -> None:
+    got = load_settings({"SLACK_WEBHOOK_URL": URL})
+    assert got == Settings(webhook_url=URL)
+    assert (got.timezone, got.tz, got.language, got.log_level) == ("UTC", dt.UTC, "en", "INFO")
+    assert got.channel is got.username is got.icon_emoji is got.alarm_mention is None
+
+
+def test_every_variable_is_read() -> None:
+    got = load_settings(
+        {
+            "SLACK_WEBHOOK_URL": URL,
+            "SLACK_CHANNEL": "#ops",
+            "SLACK_USERNAME": "CloudWatch",
+            "SLACK_ICON_EMOJI": ":bell:",
+            "ALARM_MENTION": "<!here>",
+            "TIMEZONE": "Asia/Seoul",
+            "MESSAGE_LANGUAGE": "KO",
+            "LOG_LEVEL": "debug",
+        }
+    )
+    assert (got.channel, got.username, got.icon_emoji, got.alarm_mention) == (
+        "#ops",
+        "CloudWatch",
+        ":bell:",
+        "<!here>",
+    )
+    assert (got.timezone, got.language, got.log_level) == ("Asia/Seoul", "ko", "DEBUG")
+    assert dt.datetime(2024, 1, 1, tzinfo=got.tz).utcoffset() == dt.timedelta(hours=9)
+
+
+def test_empty_strings_mean_unset() -> None:
+    # Terraform sets every variable, with "" for the ones the user left null.
+    got = load_settings(
+        {
+            "SLACK_WEBHOOK_URL": URL,
+            "SLACK_WEBHOOK_SSM_PARAMETER": "",
+            "SLACK_CHANNEL": "",
+            "ALARM_MENTION": "  ",
+            "TIMEZONE": "",
+            "MESSAGE_LANGUAGE": "",
+            "LOG_LEVEL": "",
+        }
+    )
+    assert got == Settings(webhook_url=URL)
+
+
+def test_ssm_parameter_instead_of_url() -> None:
+    got = load_settings({"SLACK_WEBHOOK_SSM_PARAMETER": "/alarm-to-slack/webhook"})
+    assert (got.webhook_url, got.webhook_ssm_parameter) == (None, "/alarm-to-slack/webhook")
+
+
+def test_no_webhook_says_which_variables_to_set() -> None:
+    with pytest.raises(ConfigError, match=r"SLACK_WEBHOOK_URL.*SLACK_WEBHOOK_SSM_PARAMETER"):
+        load_settings({})
+
+
+def test_both_webhook_variables_is_an_error() -> None:
+    with pytest.raises(ConfigError, match="set exactly one"):
+        load_settings({"SLACK_WEBHOOK_URL": URL, "SLACK_WEBHOOK_SSM_PARAMETER": "/p"})
+
+
+def test_a_url_that_is_not_http_is_rejected_without_echoing_it() -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings({"SLACK_WEBHOOK_URL": "hooks.slack.com/services/T/B/not-echoed-secret"})
+    assert "not-echoed-secret" not in str(raised.value)
+    assert "SLACK_WEBHOOK_URL" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"TIMEZONE": "Mars/Olympus_Mons"}, r"TIMEZONE='Mars/Olympus_Mons' is not a known IANA"),
+        ({"TIMEZONE": "Foo3"}, "TIMEZONE='Foo3'"),
+        ({"TIMEZONE": "../../etc/passwd"}, "TIMEZONE="),
+        ({"MESSAGE_LANGUAGE": "fr"}, r"MESSAGE_LANGUAGE='fr' is not supported; use one of: en, ko"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL='LOUD'"),
+    ],
+)
+def test_invalid_values_fail_at_load_with_a_clear_message(env: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings({"SLACK_WEBHOOK_URL": URL, **env})
+
+
+def test_repr_never_shows_the_webhook_url() -> None:
+    got = load_settings({"SLACK_WEBHOOK_URL": URL})
+    assert "settings-test-secret" not in repr(got)
+    assert "settings-test-secret" not in str(got)
+
+
+def test_timezone_falls_back_to_dateutil_when_the_system_has_no_tz_database(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The python3.12+ Lambda runtime ships without /usr/share/zoneinfo and without tzdata.
+    def no_tz_database(key: str) -> zoneinfo.ZoneInfo:
+        raise zoneinfo.ZoneInfoNotFoundError(f"No time zone found with key {key}")
+
+    monkeypatch.setattr(zoneinfo, "ZoneInfo", no_tz_database)
+    tz = resolve_timezone("Asia/Seoul")
+    assert type(tz).__module__.startswith("dateutil")
+    moment = dt.datetime(2017, 1, 12, 16, 30, 42, tzinfo=dt.UTC).astimezone(tz)
+    assert (moment.hour, moment.tzname()) == (1, "KST")
+    with pytest.raises(ConfigError):
+        resolve_timezone("Mars/Olympus_Mons")
+
+
+def test_utc_needs_no_tz_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(zoneinfo, "ZoneInfo", None)
+    assert resolve_timezone("UTC") is dt.UTC
+    assert settings_module.load_settings({"SLACK_WEBHOOK_URL": URL}).tz is dt.UTC
