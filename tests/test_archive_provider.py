@@ -124,6 +124,13 @@ def test_exactly_one_source_is_required(tmp_path: Path) -> None:
         collect_entries(source_dir=str(tmp_path), source_content="x", source_content_filename="x")
 
 
+def test_a_directory_with_nothing_left_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "__pycache__").mkdir()
+    (tmp_path / "__pycache__" / "x.pyc").write_bytes(b"\0")
+    with pytest.raises(ArchiveError, match="empty"):
+        collect_entries(source_dir=str(tmp_path), excludes=EXCLUDES)
+
+
 def test_digests_match_hashlib(tmp_path: Path) -> None:
     path = tmp_path / "f.bin"
     path.write_bytes(b"alarm-to-slack")

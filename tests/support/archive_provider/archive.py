@@ -148,6 +148,9 @@ def collect_dir(
             if is_excluded(rel, excludes) or not path.is_file():
                 continue
             entries.append(Entry(rel, path.read_bytes(), _mode_of(path, file_mode)))
+    if not entries:
+        # As the real provider: an empty archive is an error, not a silent empty zip.
+        raise ArchiveError(f"archive has not been created as it would be empty: {source_dir}")
     return entries
 
 
