@@ -1,0 +1,300 @@
+"""A local moto server (AWS stand-in, no Docker) on 127.0.0.1:<free port>, always stopped."""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any, NamedTuple
+
+# moto runs Lambda code only through Docker, which is absent here: without this an invoke (or an
+# SNS -> Lambda delivery) fails on the Docker client instead of echoing the payload.
+DEFAULT_CONFIG: dict[str, Any] = {"lambda": {"use_docker": False}}
+
+FAKE_CREDENTIALS: dict[str, str] = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+DEFAULT_REGION = "us-east-1"
+# moto's default account: the ARNs it hands out all carry it.
+MOTO_ACCOUNT_ID = "123456789012"
+
+
+class RecordedRequest(NamedTuple):
+    """One request as moto's recorder saw it."""
+
+    method: str
+    url: str
+    body: bytes
+
+
+class MotoServerError(RuntimeError):
+    """moto_server did not start, or the moto API refused a request."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free on `host` a moment ago (the kernel's pick)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def _moto_command() -> list[str]:
+    # The console script next to the running interpreter, i.e. the venv's; `-m moto.server` is the
+    # same program for interpreters without it.
+    script = Path(sys.executable).parent / "moto_server"
+    if script.is_file() and os.access(script, os.X_OK):
+        return [str(script)]
+    return [sys.executable, "-m", "moto.server"]
+
+
+class MotoServer:
+    """moto in server mode as a subprocess: `with MotoServer() as moto: moto.endpoint`."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        config: Mapping[str, Any] | None = None,
+        region: str = DEFAULT_REGION,
+        startup_timeout: float = 30.0,
+        record_requests: bool = False,
+    ) -> None:
+        self.host = host
+        self.port = port or 0
+        self.region = region
+        self.config: dict[str, Any] = dict(DEFAULT_CONFIG if config is None else config)
+        self.startup_timeout = startup_timeout
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log_file: Any = None
+        self.log_path: Path | None = None
+        # moto's request recorder keeps every request body; the only place a server-mode moto
+        # gives back the bytes of a Lambda zip (get_function's Code.Location is a fake S3 URL).
+        self.record_requests = record_requests
+        self.recording_path: Path | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def endpoint(self) -> str:
+        """Base URL of the running server, e.g. http://127.0.0.1:40123."""
+        if self._process is None:
+            raise MotoServerError("moto server is not running")
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self) -> MotoServer:
+        """Start moto_server, wait until it answers, apply `config`. Idempotent."""
+        if self.running:
+            return self
+        attempts = 1 if self.port else 3
+        last_error: Exception | None = None
+        for _ in range(attempts):
+            port = self.port or free_port(self.host)
+            try:
+                self._spawn(port)
+                self._wait_until_ready()
+            except MotoServerError as error:
+                # Another process may have taken the free port between our probe and moto's bind.
+                last_error = error
+                self.stop()
+                continue
+            self.configure(self.config)
+            atexit.register(self.stop)
+            return self
+        raise MotoServerError(f"moto_server did not start: {last_error}")
+
+    def _spawn(self, port: int) -> None:
+        self.port = port
+        log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in stop()
+            prefix="moto-server-", suffix=".log", delete=False
+        )
+        self._log_file = log
+        self.log_path = Path(log.name)
+        command = [*_moto_command(), "-H", self.host, "-p", str(port)]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if self.record_requests:
+            fd, name = tempfile.mkstemp(prefix="moto-recording-", suffix=".jsonl")
+            os.close(fd)
+            self.recording_path = Path(name)
+            env |= {"MOTO_ENABLE_RECORDING": "True", "MOTO_RECORDER_FILEPATH": name}
+        self._process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            # Own process group: a Ctrl-C in the terminal reaches pytest, which stops us in order.
+            start_new_session=True,
+        )
+
+    def _wait_until_ready(self) -> None:
+        deadline = time.monotonic() + self.startup_timeout
+        url = f"http://{self.host}:{self.port}/moto-api/config"
+        while time.monotonic() < deadline:
+            if self._process is None or self._process.poll() is not None:
+                raise MotoServerError(f"moto_server exited early; log:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(url, timeout=1) as response:
+                    if response.status < 500:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.1)
+        raise MotoServerError(
+            f"moto_server did not answer within {self.startup_timeout} s; log:\n{self.log_tail()}"
+        )
+
+    def stop(self) -> None:
+        """Stop the server (terminate, then kill). Safe to call twice or after a failed start."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+        for path in (self.log_path, self.recording_path):
+            if path is not None:
+                path.unlink(missing_ok=True)
+        self.log_path = self.recording_path = None
+        with contextlib.suppress(Exception):
+            atexit.unregister(self.stop)
+
+    def __enter__(self) -> MotoServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The last lines moto_server wrote (requests, tracebacks): for failure messages."""
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    # -- moto API --------------------------------------------------------------------------------
+
+    def _moto_api(self, path: str, body: Mapping[str, Any] | None = None) -> Any:
+        data = json.dumps(body or {}).encode()
+        request = urllib.request.Request(
+            f"{self.endpoint}/moto-api/{path}",
+            data=data,
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                raw = response.read()
+        except urllib.error.HTTPError as error:
+            raise MotoServerError(f"moto API {path}: HTTP {error.code}") from error
+        return json.loads(raw) if raw else None
+
+    def configure(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """POST /moto-api/config (e.g. {"lambda": {"use_docker": False}}); returns moto's config."""
+        self.config = dict(config)
+        return dict(self._moto_api("config", config))
+
+    def reset(self) -> None:
+        """Drop every resource in every backend, then re-apply `config`."""
+        self._moto_api("reset")
+        self.configure(self.config)
+
+    # -- recorded requests ----------------------------------------------------------------------
+
+    def recorded_requests(self) -> list[RecordedRequest]:
+        """Every service request moto has recorded so far (needs `record_requests=True`)."""
+        if self.recording_path is None:
+            raise MotoServerError("start MotoServer(record_requests=True) to record requests")
+        text = self.recording_path.read_text(encoding="utf-8")
+        # moto appends one JSON object per request from several threads at once: two entries may
+        # share a line, so decode the stream object by object instead of line by line.
+        decoder = json.JSONDecoder()
+        entries: list[RecordedRequest] = []
+        position = 0
+        while True:
+            while position < len(text) and text[position].isspace():
+                position += 1
+            if position >= len(text):
+                return entries
+            entry, position = decoder.raw_decode(text, position)
+            raw = entry.get("body") or ""
+            body = base64.b64decode(raw) if entry.get("body_encoded") else raw.encode("utf-8")
+            entries.append(RecordedRequest(entry["method"], entry["url"], body))
+
+    def lambda_code_zip(self, function_name: str) -> bytes:
+        """The zip moto holds as `function_name`'s code: the recorded CreateFunction or
+        UpdateFunctionCode body whose SHA-256 is the CodeSha256 moto reports for the function."""
+        configuration = self.client("lambda").get_function_configuration(FunctionName=function_name)
+        expected = configuration["CodeSha256"]
+        for request in reversed(self.recorded_requests()):
+            path = urllib.parse.urlsplit(request.url).path.rstrip("/")
+            if request.method == "POST" and path.endswith("/2015-03-31/functions"):
+                spec = json.loads(request.body)
+                code = spec.get("Code", {}).get("ZipFile")
+            elif request.method == "PUT" and path.endswith(f"/functions/{function_name}/code"):
+                code = json.loads(request.body).get("ZipFile")
+            else:
+                continue
+            if not code:
+                continue
+            zip_bytes = base64.b64decode(code)
+            digest = base64.b64encode(hashlib.sha256(zip_bytes).digest()).decode()
+            if digest == expected:
+                return zip_bytes
+        raise MotoServerError(
+            f"no recorded upload of {function_name!r} matches its CodeSha256 {expected}"
+        )
+
+    # -- clients ------------------------------------------------------------------------------
+
+    def env(self) -> dict[str, str]:
+        """Environment for processes (boto3, the aws CLI) that should reach this server."""
+        return {
+            **FAKE_CREDENTIALS,
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+        }
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        """A boto3 client for `service` pointed at this server with fake credentials."""
+        import boto3  # noqa: PLC0415 - dev dependency, only needed for clients
+
+        options: dict[str, Any] = {
+            "endpoint_url": self.endpoint,
+            "region_name": self.region,
+            "aws_access_key_id": FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            "aws_secret_access_key": FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            "aws_session_token": FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
+        }
+        options.update(kwargs)
+        return boto3.client(service, **options)
