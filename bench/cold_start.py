@@ -31,6 +31,19 @@ elapsed = time.perf_counter() - started
 print(elapsed, int("boto3" in sys.modules), int("botocore" in sys.modules))
 """
 
+# Import, then the first invocation. The event is decoded before the clock starts, as the
+# Lambda runtime hands the handler a decoded event (and has imported json itself).
+FIRST_INVOKE_PROBE = """\
+import json, sys, time
+sys.path.insert(0, {path!r})
+event = json.loads({event_json!r})
+started = time.perf_counter()
+import {module}
+{module}.lambda_handler(event, None)
+elapsed = time.perf_counter() - started
+print(elapsed, int("boto3" in sys.modules), int("botocore" in sys.modules))
+"""
+
 _IMPORTTIME = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)$")
 
 
@@ -45,6 +58,9 @@ class ColdStart:
     botocore_imported: bool
     # (module, cumulative µs) imported by the handler but not by the baseline, heaviest first
     heaviest_extra_imports: tuple[tuple[str, int], ...]
+    # Import plus the first invocation posting to a local fake Slack (None when not measured).
+    handler_first_seconds: float | None = None
+    baseline_first_seconds: float | None = None
 
     @property
     def ratio(self) -> float:
@@ -81,8 +97,13 @@ def _layout(package_zip: Path) -> tuple[Path, Path]:
     return handler_dir, baseline_dir
 
 
-def _probe(path: Path, module: str, env: Mapping[str, str]) -> tuple[float, bool, bool]:
-    code = PROBE.format(path=str(path), module=module)
+def _probe(
+    path: Path, module: str, env: Mapping[str, str], event_json: str | None = None
+) -> tuple[float, bool, bool]:
+    if event_json is None:
+        code = PROBE.format(path=str(path), module=module)
+    else:
+        code = FIRST_INVOKE_PROBE.format(path=str(path), module=module, event_json=event_json)
     result = subprocess.run(
         [sys.executable, "-I", "-B", "-c", code],
         capture_output=True,
@@ -116,8 +137,17 @@ def _imported_modules(path: Path, module: str, env: Mapping[str, str]) -> dict[s
     return found
 
 
-def measure(package_zip: Path, runs: int = 25) -> ColdStart:
-    """Import the handler and the baseline `runs` times each, alternating, in fresh processes."""
+def measure(
+    package_zip: Path,
+    runs: int = 25,
+    *,
+    webhook_url: str | None = None,
+    event_json: str | None = None,
+) -> ColdStart:
+    """Import the handler and the baseline `runs` times each, alternating, in fresh processes.
+
+    With a webhook URL and an SNS event, also time import + first invocation the same way.
+    """
     handler_dir, baseline_dir = _layout(package_zip)
     env = probe_env()
     handler_times: list[float] = []
@@ -126,11 +156,22 @@ def measure(package_zip: Path, runs: int = 25) -> ColdStart:
     # One warm-up each so the OS page cache holds the interpreter and stdlib for both.
     _probe(handler_dir, "handler", env)
     _probe(baseline_dir, "baseline_handler", env)
+    first = webhook_url is not None and event_json is not None
+    first_env = {**env, "SLACK_WEBHOOK_URL": webhook_url or ""}
+    handler_first: list[float] = []
+    baseline_first: list[float] = []
     for _ in range(runs):
         seconds, got_boto3, got_botocore = _probe(handler_dir, "handler", env)
         handler_times.append(seconds)
         boto3, botocore = boto3 or got_boto3, botocore or got_botocore
         baseline_times.append(_probe(baseline_dir, "baseline_handler", env)[0])
+        if first:
+            seconds, got_boto3, got_botocore = _probe(handler_dir, "handler", first_env, event_json)
+            handler_first.append(seconds)
+            boto3, botocore = boto3 or got_boto3, botocore or got_botocore
+            baseline_first.append(
+                _probe(baseline_dir, "baseline_handler", first_env, event_json)[0]
+            )
     handler_modules = _imported_modules(handler_dir, "handler", env)
     baseline_modules = _imported_modules(baseline_dir, "baseline_handler", env)
     extra = sorted(
@@ -144,4 +185,6 @@ def measure(package_zip: Path, runs: int = 25) -> ColdStart:
         boto3_imported=boto3,
         botocore_imported=botocore,
         heaviest_extra_imports=tuple(extra),
+        handler_first_seconds=median(handler_first) if first else None,
+        baseline_first_seconds=median(baseline_first) if first else None,
     )
