@@ -52,7 +52,7 @@ lint: require-terraform venv checkov ## ruff, terraform fmt -check, checkov
 	terraform fmt -check -recursive -diff
 
 checkov: $(CHECKOV_VENV)/.installed ## Static security checks over the module and examples
-	$(CHECKOV_VENV)/bin/checkov --quiet --compact --framework terraform --config-file .checkov.yaml --directory .
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework terraform --config-file .checkov.yaml --directory .
 
 fmt: venv ## Format Python and Terraform sources
 	$(VENV)/bin/ruff format .
