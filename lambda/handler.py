@@ -7,12 +7,16 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from typing import Any
 
 from alarm import Alarm, parse_event
 from message import format_fallback, format_message
 from settings import ConfigError, Settings, load_settings, resolve_webhook_url
 from slack import DEFAULT_POLICY, Delivery, RetryPolicy, post_to_slack
+
+# typing costs cold-start time and is only needed by type checkers.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 logger = logging.getLogger("alarm_to_slack")
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
 from urllib.parse import quote
 
 from alarm import Alarm, MetricQuery, parse_alarm_arn
 from settings import Settings
+
+# typing costs cold-start time and is only needed by type checkers.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # Slack Block Kit limits (https://api.slack.com/reference/block-kit/blocks).
 HEADER_LIMIT = 150

@@ -7,7 +7,11 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+
+# typing costs cold-start time and is only needed by type checkers.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # Slack answers these with a short error text (invalid_payload, no_service, ...) that will not
 # change on a retry; they are permanent. 429 and 5xx are worth retrying.
