@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import hcl2
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -251,3 +252,45 @@ def test_readme_lists_every_example() -> None:
     assert examples, "no examples found"
     for example in sorted(examples):
         assert f"](examples/{example})" in readme, f"README does not link examples/{example}"
+
+
+META_ARGUMENTS = {"source", "version", "providers", "count", "for_each", "depends_on"}
+
+
+def _module_variable_types() -> dict[str, str]:
+    return {var.name: var.type for var in readme_tables.load_variables(REPO_ROOT / "variables.tf")}
+
+
+def _object_attributes(type_expression: str) -> set[str]:
+    """Attribute names of the object in a type such as map(object({a = string, b = ...}))."""
+    return set(re.findall(r"([a-z_][a-z0-9_]*)\s*=", type_expression))
+
+
+def _check_arguments(arguments: dict[str, object], types: dict[str, str], where: str) -> None:
+    unknown = set(arguments) - set(types) - META_ARGUMENTS
+    assert not unknown, f"{where}: not inputs of the module: {sorted(unknown)}"
+    for name in ("ec2_instances", "alarms"):
+        entries = arguments.get(name)
+        if isinstance(entries, dict):
+            allowed = _object_attributes(types[name])
+            for key, entry in entries.items():
+                extra = set(entry) - allowed
+                assert not extra, f"{where}: {name}.{key} sets unknown attributes {sorted(extra)}"
+
+
+def test_readme_hcl_snippets_use_real_module_inputs() -> None:
+    types = _module_variable_types()
+    options = hcl2.SerializationOptions(
+        with_comments=False, explicit_blocks=False, strip_string_quotes=True
+    )
+    snippets = re.findall(r"```hcl\n(.*?)```", (REPO_ROOT / "README.md").read_text(), re.S)
+
+    assert snippets, "the README has no hcl snippets"
+    for number, snippet in enumerate(snippets, start=1):
+        parsed = hcl2.loads(snippet, serialization_options=options)
+        where = f"README hcl snippet {number}"
+        modules = parsed.pop("module", [])
+        for block in modules:
+            for body in block.values():
+                _check_arguments(body, types, where)
+        _check_arguments(parsed, types, where)
