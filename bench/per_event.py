@@ -27,7 +27,7 @@ class EndToEnd:
     failures: int
 
 
-def parse_format_micros(repeats: int = 5, target_seconds: float = 0.04) -> dict[str, float]:
+def parse_format_micros(repeats: int = 9, target_seconds: float = 0.03) -> dict[str, float]:
     """Median µs per event of parse_event + format_message for every examples/events/*.json."""
     use_repo_paths()
     from alarm import parse_event  # noqa: PLC0415

@@ -151,6 +151,31 @@ def test_429_is_retried_after_the_retry_after_it_names(soak: Soak) -> None:
     assert all(s <= POLICY.max_delay for s in soak.sleeps if s < RETRY_AFTER_SECONDS)
 
 
+def test_lambda_retries_deliver_or_queue_every_raised_alarm() -> None:
+    # One HTTP attempt per invocation, half of them failing: Lambda's two retries deliver
+    # most raised alarms, and the rest are exactly the ones the failure queue keeps.
+    policy = RetryPolicy(max_attempts=1, request_timeout=CLIENT_TIMEOUT, min_attempt_time=0.0)
+    with FaultySlack(FaultRates(http_503=0.5), seed=SEED) as fake:
+        settings = load_settings({"SLACK_WEBHOOK_URL": fake.url})
+
+        def invoke(event: dict) -> object:
+            return handle_event(event, LambdaContext(), settings=settings, policy=policy)
+
+        result = run_soak(invoke, soak_events(60, seed=SEED), fake, lambda_retries=2)
+        attempts = {key: fake.attempts_for(key) for key in result.keys}
+    assert result.lost_keys == []
+    assert result.delivered_by_lambda_retry > 0
+    assert result.in_failure_queue > 0
+    assert result.failure_queue_keys <= result.raised_keys
+    for key in result.keys:
+        if key in result.failure_queue_keys:
+            assert attempts[key] == ["http_503"] * 3
+            assert result.deliveries[key] == 0
+        else:
+            assert attempts[key][-1] == OK
+            assert result.deliveries[key] == 1
+
+
 # -- the fake itself ------------------------------------------------------------------------
 def _post(url: str, body: bytes, timeout: float = 2.0) -> tuple[int, str, dict[str, str]]:
     request = urllib.request.Request(url, data=body, method="POST")

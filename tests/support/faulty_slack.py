@@ -292,13 +292,17 @@ class SoakResult:
     """What happened to every alarm of a soak: delivered, raised, or silently lost."""
 
     keys: tuple[str, ...]
-    raised_keys: frozenset[str]
+    raised_keys: frozenset[str]  # raised on the first invocation
     deliveries: Counter[str]
     outcomes: Counter[str]
     requests: int
     unattributed: int
     acknowledged_keys: frozenset[str]
     seconds: float
+    # Still raising after Lambda's asynchronous retries: what the on-failure queue keeps.
+    # Equal to raised_keys when the soak simulates no retries.
+    failure_queue_keys: frozenset[str] = frozenset()
+    lambda_retries: int = 0
 
     @property
     def events(self) -> int:
@@ -323,7 +327,18 @@ class SoakResult:
     @property
     def lost_keys(self) -> list[str]:
         """Alarms neither delivered nor raised: gone without a trace."""
-        return [k for k in self.keys if self.deliveries[k] == 0 and k not in self.raised_keys]
+        kept = self.failure_queue_keys
+        return [k for k in self.keys if self.deliveries[k] == 0 and k not in kept]
+
+    @property
+    def delivered_by_lambda_retry(self) -> int:
+        """Alarms that raised at first and went through on one of Lambda's retries."""
+        return len(self.raised_keys - self.failure_queue_keys)
+
+    @property
+    def in_failure_queue(self) -> int:
+        """Alarms whose every invocation raised: the on-failure destination keeps them."""
+        return len(self.failure_queue_keys)
 
     @property
     def silently_lost(self) -> int:
@@ -493,19 +508,34 @@ def _sns_text_event(key: str, state: str) -> dict[str, Any]:
     return _sns_record(f"{key}: deploy finished with state {state}", None)
 
 
+def _succeeds(invoke: Callable[[dict[str, Any]], object], event: dict[str, Any]) -> bool:
+    try:
+        invoke(event)
+    except Exception:  # any exception hands the event to Lambda's retries
+        return False
+    return True
+
+
 def run_soak(
     invoke: Callable[[dict[str, Any]], object],
     events: Sequence[tuple[str, dict[str, Any]]],
     fake: FaultySlack,
+    *,
+    lambda_retries: int = 0,
 ) -> SoakResult:
-    """Invoke once per event, the way Lambda does; record which invocations raised."""
-    raised: set[str] = set()
+    """Invoke once per event, the way Lambda does; record which invocations raised.
+
+    With `lambda_retries`, an event whose invocation raised is invoked again up to that many
+    times (Lambda's asynchronous retries; the module's default is 2), without the real delays;
+    the events still raising at the end are the ones the on-failure queue would keep.
+    """
     started = time.perf_counter()
-    for key, event in events:
-        try:
-            invoke(event)
-        except Exception:  # any exception hands the event to Lambda's retries
-            raised.add(key)
+    raised = {key for key, event in events if not _succeeds(invoke, event)}
+    failing = {key: event for key, event in events if key in raised}
+    for _ in range(lambda_retries):
+        for key, event in list(failing.items()):
+            if _succeeds(invoke, event):
+                del failing[key]
     seconds = time.perf_counter() - started
     attempts = fake.attempts
     # A key whose last request got a prompt 200 is one the client was told was delivered.
@@ -522,4 +552,6 @@ def run_soak(
         unattributed=fake.unattributed(),
         acknowledged_keys=frozenset(k for k, outcome in last_outcome.items() if outcome == OK),
         seconds=seconds,
+        failure_queue_keys=frozenset(failing),
+        lambda_retries=lambda_retries,
     )
