@@ -197,7 +197,7 @@ class Bench:
         result = soak.run(events=300 if self.quick else 2000)
         self.rows += [
             Row(
-                f"Soak: events (one invocation each, {result.requests} requests)",
+                f"Soak: alarm events, one invocation each ({result.requests:,} HTTP requests)",
                 f"{result.events:,}",
             ),
             Row("Soak: delivered (at first invocation or on a retry)", f"{result.delivered:,}"),
