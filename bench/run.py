@@ -219,11 +219,13 @@ class Bench:
             self.failed = True
         injected = ", ".join(f"{kind} {n}" for kind, n in result.faults.items())
         self.notes.append(
-            f"Soak faults injected: {injected}. Duplicates come from `slow` answers: Slack posted"
-            " the message but answered after the client timeout, so the handler retried (a"
-            " duplicate, never a loss). The handler runs through `handle_event` with a"
-            f" {soak.CLIENT_TIMEOUT} s client timeout and recorded (not slept) retry waits;"
-            " raised events are invoked again as Lambda's async retries would, without the delay."
+            f"Soak faults injected (requests): {injected}; invalid_payload is permanent per"
+            " alarm, as real Slack rejects the same payload every time. Duplicates come from"
+            " `slow` answers: Slack posted the message but answered after the client timeout,"
+            " so the handler retried (a duplicate, never a loss). The handler runs through"
+            f" `handle_event` with a {soak.CLIENT_TIMEOUT} s client timeout and recorded (not"
+            " slept) retry waits; raised events are invoked again as Lambda's async retries"
+            " would, without the delay."
         )
 
 

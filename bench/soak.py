@@ -71,7 +71,9 @@ def run(events: int = 2000, seed: int = SEED, lambda_retries: int = LAMBDA_RETRI
     # One log line per record is the handler's job; 2000 of them are noise in a benchmark.
     logging.disable(logging.CRITICAL)
     try:
-        with FaultySlack(rates, seed=seed, slow_seconds=CLIENT_TIMEOUT * 4) as fake:
+        with FaultySlack(
+            rates, seed=seed, slow_seconds=CLIENT_TIMEOUT * 4, permanent_invalid_payload=True
+        ) as fake:
             settings = load_settings({"SLACK_WEBHOOK_URL": fake.url})
 
             def invoke(event: dict) -> object:

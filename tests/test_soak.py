@@ -232,6 +232,21 @@ def test_fake_counts_deliveries_per_alarm_and_rejects_non_json() -> None:
         assert fake.outcome_counts() == {"ok": 2, "not_json": 1}
 
 
+def test_fake_keeps_rejecting_an_alarm_once_its_payload_was_invalid() -> None:
+    rates = FaultRates(invalid_payload=0.5)
+    with FaultySlack(rates, seed=3, permanent_invalid_payload=True) as fake:
+        for index in range(20):
+            body = json.dumps({"text": f"soak-{index:05d}"}).encode()
+            for _ in range(3):
+                _post(fake.url, body)
+        outcomes = [fake.attempts_for(f"soak-{index:05d}") for index in range(20)]
+    rejected = [o for o in outcomes if "invalid_payload" in o]
+    assert rejected
+    for attempts in rejected:
+        first = attempts.index("invalid_payload")
+        assert attempts[first:] == ["invalid_payload"] * (3 - first)
+
+
 def test_fake_draws_the_same_faults_for_the_same_seed() -> None:
     rates = FaultRates(http_500=0.3, reset=0.2)
     draws = []

@@ -9,7 +9,9 @@ stopped). Each POST draws one outcome from a seeded RNG: a clean 200 "ok", or on
   client timeout): the client sees a timeout although the alarm reached the channel, which is
   exactly how duplicates happen in production;
 - ``reset``: the body is read, then the connection is reset (RST) without an answer, nothing posted;
-- ``invalid_payload``: 400 ``invalid_payload``, a permanent error, nothing posted.
+- ``invalid_payload``: 400 ``invalid_payload``, a permanent error, nothing posted (with
+  ``permanent_invalid_payload``, every later request for that alarm is rejected too, as real
+  Slack rejects the same payload every time).
 
 Every request is attributed to an alarm by a key found in its JSON body (``soak-00042`` by
 default), so after a run the fake can say whether a given alarm was delivered (a 200 or a
@@ -116,8 +118,9 @@ class _Handler(BaseHTTPRequestHandler):
             fake._record(Attempt(fake.key_of(body), NOT_JSON))
             self._answer(400, "invalid_payload")
             return
-        outcome = fake._draw()
-        fake._record(Attempt(fake.key_of(body), outcome))
+        key = fake.key_of(body)
+        outcome = fake._draw(key)
+        fake._record(Attempt(key, outcome))
         if outcome == OK:
             self._answer(200, "ok")
         elif outcome.startswith("http_"):
@@ -164,8 +167,13 @@ class FaultySlack:
         slow_seconds: float = 1.0,
         retry_after: str = "1",
         key_pattern: str = DEFAULT_KEY_PATTERN,
+        permanent_invalid_payload: bool = False,
     ) -> None:
         self.rates = rates
+        # Real Slack rejects the same payload every time: with this, once an alarm drew
+        # invalid_payload every later request for it gets invalid_payload too.
+        self.permanent_invalid_payload = permanent_invalid_payload
+        self._rejected: set[str] = set()
         self.slow_seconds = slow_seconds
         self.retry_after = retry_after
         self._key_re = re.compile(key_pattern)
@@ -227,14 +235,21 @@ class FaultySlack:
         keys = set(self._key_re.findall(body.decode("utf-8", "replace")))
         return keys.pop() if len(keys) == 1 else None
 
-    def _draw(self) -> str:
+    def _draw(self, key: str | None = None) -> str:
         with self._lock:
             roll = self._rng.random()
+            if key is not None and key in self._rejected:
+                return "invalid_payload"
+        outcome = OK
         for kind, rate in self.rates.items():
             if roll < rate:
-                return kind
+                outcome = kind
+                break
             roll -= rate
-        return OK
+        if outcome == "invalid_payload" and self.permanent_invalid_payload and key is not None:
+            with self._lock:
+                self._rejected.add(key)
+        return outcome
 
     def _record(self, attempt: Attempt) -> None:
         with self._lock:
