@@ -37,13 +37,14 @@ RATES = FaultRates(
     http_502=0.04,
     http_503=0.04,
     rate_limited=0.05,
-    slow=0.04,
+    slow=0.03,
     reset=0.05,
     invalid_payload=0.03,
 )
 RETRY_AFTER_SECONDS = 7.0
-# Short enough to keep the soak quick, long enough for a loopback answer on a busy CI machine.
-CLIENT_TIMEOUT = 0.3
+# Short enough to keep the soak quick, long enough that a loopback answer on a loaded machine
+# does not time out (a spurious timeout would look like a late answer and break the accounting).
+CLIENT_TIMEOUT = 0.75
 POLICY = RetryPolicy(
     max_attempts=4,
     request_timeout=CLIENT_TIMEOUT,
