@@ -217,6 +217,11 @@ class Bench:
         ]
         if result.silently_lost:
             self.failed = True
+            print(
+                f"bench: FAIL: the soak silently lost {result.silently_lost} alarm(s):"
+                f" {', '.join(result.lost_keys[:10])}",
+                file=sys.stderr,
+            )
         injected = ", ".join(f"{kind} {n}" for kind, n in result.faults.items())
         self.notes.append(
             f"Soak faults injected (requests): {injected}; invalid_payload is permanent per"

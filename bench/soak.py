@@ -31,6 +31,7 @@ class SoakReport:
     in_failure_queue: int
     lambda_retries: int
     silently_lost: int
+    lost_keys: tuple[str, ...]
     requests: int
     faults: dict[str, int]
     seconds: float
@@ -96,6 +97,7 @@ def run(events: int = 2000, seed: int = SEED, lambda_retries: int = LAMBDA_RETRI
         in_failure_queue=result.in_failure_queue,
         lambda_retries=result.lambda_retries,
         silently_lost=result.silently_lost,
+        lost_keys=tuple(result.lost_keys),
         requests=result.requests,
         faults=faults,
         seconds=result.seconds,
