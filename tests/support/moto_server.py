@@ -54,7 +54,29 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def _moto_command() -> list[str]:
+def fill_moto_gaps() -> None:
+    """Implement, inside the server process, moto API calls the examples need that moto 5.2
+    leaves as NotImplementedError (answered as HTTP 500, which the aws provider retries for
+    minutes): EC2 MonitorInstances / UnmonitorInstances, called for `monitoring = true`."""
+    from moto.core.responses import ActionResult  # noqa: PLC0415 - server process only
+    from moto.ec2.responses.monitoring import Monitoring  # noqa: PLC0415
+
+    def set_monitoring(response: Any, state: str) -> ActionResult:
+        response.error_on_dryrun()
+        monitorings = []
+        for instance_id in response._get_param("InstanceIds", []):
+            response.ec2_backend.get_instance(instance_id).monitoring_state = state
+            monitorings.append({"InstanceId": instance_id, "Monitoring": {"State": state}})
+        return ActionResult({"InstanceMonitorings": monitorings})
+
+    Monitoring.monitor_instances = lambda self: set_monitoring(self, "enabled")  # type: ignore[method-assign]
+    Monitoring.unmonitor_instances = lambda self: set_monitoring(self, "disabled")  # type: ignore[method-assign]
+
+
+def _moto_command(fill_gaps: bool) -> list[str]:
+    if fill_gaps:
+        # This file as the launcher: moto's own server main, after fill_moto_gaps().
+        return [sys.executable, str(Path(__file__).resolve()), "serve"]
     # The console script next to the running interpreter, i.e. the venv's; `-m moto.server` is the
     # same program for interpreters without it.
     script = Path(sys.executable).parent / "moto_server"
@@ -75,6 +97,7 @@ class MotoServer:
         region: str = DEFAULT_REGION,
         startup_timeout: float = 30.0,
         record_requests: bool = False,
+        fill_gaps: bool = True,
     ) -> None:
         self.host = host
         self.port = port or 0
@@ -87,6 +110,7 @@ class MotoServer:
         # moto's request recorder keeps every request body; the only place a server-mode moto
         # gives back the bytes of a Lambda zip (get_function's Code.Location is a fake S3 URL).
         self.record_requests = record_requests
+        self.fill_gaps = fill_gaps
         self.recording_path: Path | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -130,7 +154,7 @@ class MotoServer:
         )
         self._log_file = log
         self.log_path = Path(log.name)
-        command = [*_moto_command(), "-H", self.host, "-p", str(port)]
+        command = [*_moto_command(self.fill_gaps), "-H", self.host, "-p", str(port)]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         if self.record_requests:
             fd, name = tempfile.mkstemp(prefix="moto-recording-", suffix=".jsonl")
@@ -250,10 +274,11 @@ class MotoServer:
             body = base64.b64decode(raw) if entry.get("body_encoded") else raw.encode("utf-8")
             entries.append(RecordedRequest(entry["method"], entry["url"], body))
 
-    def lambda_code_zip(self, function_name: str) -> bytes:
+    def lambda_code_zip(self, function_name: str, *, region: str | None = None) -> bytes:
         """The zip moto holds as `function_name`'s code: the recorded CreateFunction or
         UpdateFunctionCode body whose SHA-256 is the CodeSha256 moto reports for the function."""
-        configuration = self.client("lambda").get_function_configuration(FunctionName=function_name)
+        lambda_client = self.client("lambda", region_name=region or self.region)
+        configuration = lambda_client.get_function_configuration(FunctionName=function_name)
         expected = configuration["CodeSha256"]
         for request in reversed(self.recorded_requests()):
             path = urllib.parse.urlsplit(request.url).path.rstrip("/")
@@ -298,3 +323,17 @@ class MotoServer:
         }
         options.update(kwargs)
         return boto3.client(service, **options)
+
+
+def _serve(argv: list[str]) -> None:
+    """`python moto_server.py serve -H HOST -p PORT`: moto_server with fill_moto_gaps()."""
+    fill_moto_gaps()
+    from moto.server import main as moto_main  # noqa: PLC0415
+
+    moto_main(argv)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] != ["serve"]:
+        sys.exit("usage: moto_server.py serve [moto_server options]")
+    _serve(sys.argv[2:])
