@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -294,3 +296,31 @@ def test_readme_hcl_snippets_use_real_module_inputs() -> None:
             for body in block.values():
                 _check_arguments(body, types, where)
         _check_arguments(parsed, types, where)
+
+
+def test_readme_message_preview_is_what_make_run_prints() -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    documented = re.search(r"```text\n(.*?)```", readme, re.S)
+    assert documented is not None, "the README lost its message preview"
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("SLACK_", "ALARM_", "TIMEZONE", "MESSAGE_", "LOG_LEVEL"))
+    }
+    env.update(TIMEZONE="Asia/Seoul", MESSAGE_LANGUAGE="ko", NO_COLOR="1")
+
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / "run_local.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    lines = result.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if "Slack would show" in line) + 2
+    end = next(i for i, line in enumerate(lines) if "CloudWatch" in line and i >= start)
+    assert "\n".join(lines[start : end + 1]) + "\n" == documented.group(1), (
+        "the README's message preview differs from `TIMEZONE=Asia/Seoul MESSAGE_LANGUAGE=ko"
+        " make run`: update the README"
+    )
