@@ -32,7 +32,7 @@ logger = logging.getLogger("e2e")
 
 # Every example runs in its default region (Seoul): moto serves every region alike.
 REGION = "ap-northeast-2"
-# Module engineers' contract: module root files plus the handler sources.
+# The module as the examples use it (source = "../.."): its root *.tf files and lambda/.
 MODULE_FILE_PATTERNS = ("*.tf",)
 HANDLER_DIR = "lambda"
 # The webhook variable must be https:// (module validation); the test never posts to it.
