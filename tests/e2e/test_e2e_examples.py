@@ -313,8 +313,13 @@ def test_failed_invocations_go_to_the_module_failure_queue(stack: Stack, example
     config = stack.client("lambda").get_function_event_invoke_config(
         FunctionName=deployment.output("lambda_function_name")
     )
-    assert config["DestinationConfig"]["OnFailure"]["Destination"] == _queue_arn(stack, deployment)
+    queue_arn = _queue_arn(stack, deployment)
+    assert config["DestinationConfig"]["OnFailure"]["Destination"] == queue_arn
     assert config["MaximumRetryAttempts"] == 2
+    # The queue's own alarm watches it (the examples give it no actions: nobody is paged).
+    depth = stack.alarm(f"{deployment.name}-failure-queue-not-empty")
+    assert depth["Dimensions"] == [{"Name": "QueueName", "Value": queue_arn.split(":")[-1]}]
+    assert depth["AlarmActions"] == []
 
 
 @pytest.mark.parametrize("example", ALL_EXAMPLES)
