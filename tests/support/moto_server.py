@@ -336,4 +336,8 @@ def _serve(argv: list[str]) -> None:
 if __name__ == "__main__":
     if sys.argv[1:2] != ["serve"]:
         sys.exit("usage: moto_server.py serve [moto_server options]")
+    # Run as a script, this directory heads sys.path: its helper modules (terraform.py,
+    # cloudwatch.py, ...) must not shadow anything moto imports.
+    _here = Path(__file__).resolve().parent
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _here]
     _serve(sys.argv[2:])
