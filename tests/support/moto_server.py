@@ -248,8 +248,11 @@ class MotoServer:
         return dict(self._moto_api("config", config))
 
     def reset(self) -> None:
-        """Drop every resource in every backend, then re-apply `config`."""
+        """Drop every resource in every backend (and the request recording), then re-apply
+        `config`."""
         self._moto_api("reset")
+        if self.record_requests:
+            self._moto_api("recorder/reset-recording")
         self.configure(self.config)
 
     # -- recorded requests ----------------------------------------------------------------------
