@@ -97,6 +97,13 @@ resource "aws_lambda_function_event_invoke_config" "this" {
   }
 }
 
+locals {
+  # By default the queue alarm takes the same path as every other alarm: a stuck alert is
+  # announced in Slack as soon as Slack accepts messages again. Its name starts with
+  # "<name>-", so the direct-mode permission in alarms.tf covers it.
+  failure_queue_alarm_actions = var.failure_queue_alarm_actions == null ? local.alarm_actions : var.failure_queue_alarm_actions
+}
+
 resource "aws_cloudwatch_metric_alarm" "failure_queue" {
   count = var.create_failure_queue_alarm ? 1 : 0
 
@@ -114,8 +121,8 @@ resource "aws_cloudwatch_metric_alarm" "failure_queue" {
   threshold           = 0
   treat_missing_data  = "notBreaching"
 
-  alarm_actions = var.failure_queue_alarm_actions
-  ok_actions    = var.notify_on_ok ? var.failure_queue_alarm_actions : []
+  alarm_actions = local.failure_queue_alarm_actions
+  ok_actions    = var.notify_on_ok ? local.failure_queue_alarm_actions : []
 
   tags = var.tags
 }

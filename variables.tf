@@ -443,12 +443,12 @@ variable "create_failure_queue_alarm" {
 }
 
 variable "failure_queue_alarm_actions" {
-  description = "Action ARNs (e.g. an SNS topic that emails the on-call) for the failure-queue alarm. Empty: the alarm only changes state, visible in the console. Pointing it at this module's own topic reports through the same Slack path that just failed."
+  description = "Action ARNs for the failure-queue alarm (e.g. an SNS topic that emails the on-call). null (default): the module's own alarm target, so Slack says that an alert is waiting in the queue; most failures are one bad message or a Slack outage that is over by the time the queue alarm fires. []: no actions (state changes are only visible in the console)."
   type        = list(string)
-  default     = []
+  default     = null
 
   validation {
-    condition     = alltrue([for arn in var.failure_queue_alarm_actions : startswith(arn, "arn:")])
-    error_message = "failure_queue_alarm_actions must be ARNs."
+    condition     = var.failure_queue_alarm_actions == null || alltrue([for arn in coalesce(var.failure_queue_alarm_actions, []) : startswith(arn, "arn:")])
+    error_message = "failure_queue_alarm_actions must be null, [] or a list of ARNs."
   }
 }

@@ -212,9 +212,11 @@ run "sns_mode_wires_alarms_topic_and_function" {
     condition = (
       aws_cloudwatch_metric_alarm.failure_queue[0].dimensions.QueueName == "alerts-failures" &&
       aws_cloudwatch_metric_alarm.failure_queue[0].comparison_operator == "GreaterThanThreshold" &&
-      aws_cloudwatch_metric_alarm.failure_queue[0].threshold == 0
+      aws_cloudwatch_metric_alarm.failure_queue[0].threshold == 0 &&
+      aws_cloudwatch_metric_alarm.failure_queue[0].alarm_actions == toset([aws_sns_topic.this[0].arn]) &&
+      aws_cloudwatch_metric_alarm.failure_queue[0].ok_actions == toset([aws_sns_topic.this[0].arn])
     )
-    error_message = "The failure-queue alarm fires as soon as one notification is stuck."
+    error_message = "The failure-queue alarm fires as soon as one notification is stuck, and says so through the module's topic."
   }
 
   assert {
@@ -352,6 +354,11 @@ run "direct_mode_with_ssm_and_an_existing_topic" {
   }
 
   assert {
+    condition     = aws_cloudwatch_metric_alarm.failure_queue[0].alarm_actions == toset([aws_lambda_function.this.arn])
+    error_message = "In direct mode the failure-queue alarm invokes the function too (its name is covered by the alarms permission)."
+  }
+
+  assert {
     condition = (
       aws_lambda_permission.alarms[0].principal == "lambda.alarms.cloudwatch.amazonaws.com" &&
       aws_lambda_permission.alarms[0].source_account == "123456789012" &&
@@ -388,8 +395,14 @@ run "direct_mode_without_any_topic" {
   command = plan
 
   variables {
-    alarm_action_target = "lambda"
-    create_sns_topic    = false
+    alarm_action_target         = "lambda"
+    create_sns_topic            = false
+    failure_queue_alarm_actions = []
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.failure_queue[0].alarm_actions) == 0 && length(aws_cloudwatch_metric_alarm.failure_queue[0].ok_actions) == 0
+    error_message = "failure_queue_alarm_actions = [] leaves the failure-queue alarm without actions."
   }
 
   assert {

@@ -316,10 +316,14 @@ def test_failed_invocations_go_to_the_module_failure_queue(stack: Stack, example
     queue_arn = _queue_arn(stack, deployment)
     assert config["DestinationConfig"]["OnFailure"]["Destination"] == queue_arn
     assert config["MaximumRetryAttempts"] == 2
-    # The queue's own alarm watches it (the examples give it no actions: nobody is paged).
+    # The queue's own alarm watches it and, by default, reports the way every other alarm does.
     depth = stack.alarm(f"{deployment.name}-failure-queue-not-empty")
     assert depth["Dimensions"] == [{"Name": "QueueName", "Value": queue_arn.split(":")[-1]}]
-    assert depth["AlarmActions"] == []
+    target = deployment.output(
+        "sns_topic_arn" if example in SNS_EXAMPLES else "lambda_function_arn"
+    )
+    assert depth["AlarmActions"] == [target]
+    assert depth["OKActions"] == [target]
 
 
 @pytest.mark.parametrize("example", ALL_EXAMPLES)
