@@ -14,10 +14,10 @@ PYTEST_ARGS ?=
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv test unit tf-test e2e soak lint fmt checkov run bench docs clean require-terraform
+.PHONY: help venv test unit tf-test e2e lint fmt checkov run bench docs clean require-terraform
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z0-9-]*:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(VENV)/.installed: requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,7 +49,7 @@ e2e: require-terraform venv ## Apply the examples against a local moto server, f
 lint: require-terraform venv checkov ## ruff, terraform fmt -check, checkov
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	terraform fmt -check -recursive -diff
+	TF_CLI_CONFIG_FILE= terraform fmt -check -recursive -diff
 
 checkov: $(CHECKOV_VENV)/.installed ## Static security checks over the module and examples
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework terraform --config-file .checkov.yaml --directory .
@@ -57,7 +57,7 @@ checkov: $(CHECKOV_VENV)/.installed ## Static security checks over the module an
 fmt: venv ## Format Python and Terraform sources
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
-	terraform fmt -recursive
+	TF_CLI_CONFIG_FILE= terraform fmt -recursive
 
 run: venv ## Feed a sample alarm (or EVENT=path.json) through the real handler; fake Slack unless SLACK_WEBHOOK_URL is set
 	$(PY) scripts/run_local.py $(if $(EVENT),--event "$(EVENT)")
