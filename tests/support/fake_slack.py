@@ -7,8 +7,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
+
+from support.loopback_server import LoopbackServer
 
 WEBHOOK_PATH = "/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX"
 
@@ -51,7 +52,7 @@ def _as_response(entry: ScriptEntry) -> Response:
     return Response(status=status, body=body, headers=tuple(dict(headers).items()), delay=delay)
 
 
-class FakeSlack:
+class FakeSlack(LoopbackServer):
     """A Slack webhook on 127.0.0.1:<free port>. Use as a context manager (always stopped).
 
     >>> with FakeSlack() as slack:
@@ -63,57 +64,14 @@ class FakeSlack:
     """
 
     def __init__(self, default: Response | None = None) -> None:
+        super().__init__(name="FakeSlack")
         self.default = default or Response()
         self._lock = threading.Lock()
         self._script: list[Response] = []
         self._received: list[Request] = []
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self._arrived = threading.Condition(self._lock)
 
-    # --- lifecycle ------------------------------------------------------------------------
-
-    def start(self) -> FakeSlack:
-        if self._server is not None:
-            return self
-        server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        server.daemon_threads = True
-        server.block_on_close = False
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeSlack:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     # --- configuration and inspection -----------------------------------------------------
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("FakeSlack is not running")
-        return int(self._server.server_address[1])
 
     @property
     def url(self) -> str:
@@ -162,6 +120,12 @@ class FakeSlack:
         with self._arrived:
             self._received.append(request)
             self._arrived.notify_all()
+
+    def _build_server(self, address: tuple[str, int]) -> ThreadingHTTPServer:
+        server = ThreadingHTTPServer(address, self._handler_class())
+        server.daemon_threads = True
+        server.block_on_close = False
+        return server
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self

@@ -36,8 +36,9 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, ClassVar
+
+from support.loopback_server import LoopbackServer
 
 OK = "ok"
 NOT_JSON = "not_json"
@@ -154,7 +155,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
 
-class FaultySlack:
+class FaultySlack(LoopbackServer):
     """Fake Slack incoming webhook with seeded random faults; records every request per alarm."""
 
     DEFAULT_KEY_PATTERN: ClassVar[str] = r"soak-\d{5}"
@@ -169,6 +170,7 @@ class FaultySlack:
         key_pattern: str = DEFAULT_KEY_PATTERN,
         permanent_invalid_payload: bool = False,
     ) -> None:
+        super().__init__(name="FaultySlack", strict_start=True)
         self.rates = rates
         # Real Slack rejects the same payload every time: with this, once an alarm drew
         # invalid_payload every later request for it gets invalid_payload too.
@@ -181,52 +183,22 @@ class FaultySlack:
         self._lock = threading.Lock()
         self._attempts: list[Attempt] = []
         self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
-    def start(self) -> FaultySlack:
-        """Bind 127.0.0.1 on a free port and serve in a background thread."""
-        if self._server is not None:
-            raise RuntimeError("FaultySlack is already running")
+    def _build_server(self, address: tuple[str, int]) -> _Server:
         self._stopping.clear()
-        server = _Server(("127.0.0.1", 0), _Handler)
+        server = _Server(address, _Handler)
         server.fake = self
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
+        return server
 
-    def stop(self) -> None:
-        """Stop serving, wake any slow answer and release the port. Safe to call twice."""
-        server, self._server = self._server, None
-        if server is None:
-            return
+    def _on_stop(self) -> None:
+        """Wake any slow answer so that stop() does not wait for it."""
         self._stopping.set()
-        server.shutdown()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> FaultySlack:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:
         """The webhook URL to give the handler."""
-        if self._server is None:
-            raise RuntimeError("FaultySlack is not running")
-        host, port = self._server.server_address[:2]
+        host, port = self._running().server_address[:2]
         return f"http://{host}:{port}/services/T00000000/B00000000/soak"
 
     # -- request side (called from server threads) -----------------------------------------
