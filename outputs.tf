@@ -57,3 +57,13 @@ output "alarm_names" {
   description = "Names of the alarms the module created, with the same keys as alarm_arns."
   value       = { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.alarm_name }
 }
+
+output "alarm_actions" {
+  description = "The module's alarm target as an action list (the topic, or the function in direct mode): alarm_actions for alarms created outside the module, e.g. by modules/ec2-alarms."
+  value       = local.alarm_actions
+}
+
+output "alarm_name_prefix" {
+  description = "Start of the names of this instance's alarms (\"<name>/\"): alarm_name_prefix for modules/ec2-alarms, so the direct-mode permission covers their alarms."
+  value       = "${var.name}/"
+}

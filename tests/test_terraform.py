@@ -15,7 +15,8 @@ pytestmark = pytest.mark.terraform
 
 # Discovered at collection time: a new example with a versions.tf is checked without editing this.
 EXAMPLE_DIRS = sorted(path.parent for path in (REPO_ROOT / "examples").glob("*/versions.tf"))
-MODULE_DIRS = [REPO_ROOT, *EXAMPLE_DIRS]
+SUBMODULE_DIRS = sorted(path.parent for path in (REPO_ROOT / "modules").glob("*/versions.tf"))
+MODULE_DIRS = [REPO_ROOT, *SUBMODULE_DIRS, *EXAMPLE_DIRS]
 
 
 def _label(path: Path) -> str:
