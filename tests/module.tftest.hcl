@@ -479,7 +479,7 @@ run "two_webhook_sources_are_rejected" {
     slack_webhook_ssm_parameter_name = "/alerts/slack-webhook"
   }
 
-  expect_failures = [aws_lambda_function.this]
+  expect_failures = [var.slack_webhook_ssm_parameter_name]
 }
 
 run "no_webhook_source_is_rejected" {
@@ -489,7 +489,7 @@ run "no_webhook_source_is_rejected" {
     slack_webhook_url = null
   }
 
-  expect_failures = [aws_lambda_function.this]
+  expect_failures = [var.slack_webhook_ssm_parameter_name]
 }
 
 run "sns_mode_without_a_topic_is_rejected" {
@@ -499,5 +499,5 @@ run "sns_mode_without_a_topic_is_rejected" {
     create_sns_topic = false
   }
 
-  expect_failures = [aws_lambda_function.this]
+  expect_failures = [var.alarm_action_target]
 }
