@@ -19,13 +19,13 @@ output "lambda_function_arn" {
 }
 
 output "lambda_role_arn" {
-  description = "ARN of the function's execution role."
-  value       = aws_iam_role.lambda.arn
+  description = "ARN of the function's execution role (created, or lambda_role_arn with create_role = false)."
+  value       = local.role_arn
 }
 
 output "lambda_role_name" {
   description = "Name of the function's execution role, to attach further policies."
-  value       = aws_iam_role.lambda.name
+  value       = var.create_role ? aws_iam_role.lambda[0].name : element(split("/", var.lambda_role_arn), length(split("/", var.lambda_role_arn)) - 1)
 }
 
 output "cloudwatch_log_group_name" {
@@ -66,4 +66,9 @@ output "alarm_actions" {
 output "alarm_name_prefix" {
   description = "Start of the names of this instance's alarms (\"<name>/\"): alarm_name_prefix for modules/ec2-alarms, so the direct-mode permission covers their alarms."
   value       = "${var.name}/"
+}
+
+output "lambda_role_policy_json" {
+  description = "The permissions the function's role needs, as an IAM policy document: the module's inline policy, or, with create_role = false, what the existing role must allow."
+  value       = data.aws_iam_policy_document.lambda.json
 }
