@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import digest
 import handler
 from handler import DeliveryError, handle_event, lambda_handler
 from settings import ConfigError, load_settings
@@ -270,10 +271,10 @@ def test_the_webhook_url_path_never_imports_boto3(fake_slack: FakeSlack) -> None
 def test_a_formatting_bug_still_sends_a_plain_alert(
     fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def broken(*_: object) -> dict:
+    def broken(*_: object, **__: object) -> dict:
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(handler, "format_message", broken)
+    monkeypatch.setattr(digest, "format_message", broken)
     settings = load_settings({"SLACK_WEBHOOK_URL": fake_slack.url, "ALARM_MENTION": "<!here>"})
     result = handle_event(load_event("sns-slack-injection"), None, settings=settings)
     assert result == {"records": 1, "delivered": 1, "failed": 0}
