@@ -10,6 +10,7 @@ import pytest
 from handler import handle_event
 from settings import load_settings
 from slack import RetryPolicy
+from support import load_event
 from support.fake_slack import FakeSlack, Response
 from support.storm import alarm_message, sns_envelope, sqs_event, sqs_record, storm_event
 
@@ -200,3 +201,15 @@ def test_a_duplicate_record_is_posted_once_and_both_are_acknowledged(
     event = {"Records": [sqs_record(envelope), sqs_record(envelope)]}
     assert run(event, fake_slack) == {"batchItemFailures": []}
     assert len(fake_slack.requests) == 1
+
+
+def test_the_sample_storm_batch_is_one_digest_with_the_flap_and_the_duplicate_folded(
+    fake_slack: FakeSlack,
+) -> None:
+    event = load_event("sqs-storm-batch")
+    assert run(event, fake_slack, TIMEZONE="Asia/Seoul") == {"batchItemFailures": []}
+    (digest,) = fake_slack.requests
+    assert digest["text"] == ":rotating_light: *5 alarms changed state: 4 ALARM, 1 OK*"
+    text = json.dumps(digest, ensure_ascii=False)
+    assert text.count("|prod-web-1-status-check>") == 1
+    assert "flapped ALARM → OK · 16:21:50" in text

@@ -78,10 +78,16 @@ def test_lambda_handler_posts_one_message_and_returns_a_summary(
 )
 def test_every_sample_event_is_delivered(name: str, fake_slack: FakeSlack) -> None:
     settings = load_settings({"SLACK_WEBHOOK_URL": fake_slack.url})
-    result = handle_event(load_event(name), None, settings=settings, policy=NO_WAIT)
-    assert result["failed"] == 0
-    assert result["delivered"] == len(fake_slack.requests)
-    assert (result["records"] == 0) == (name == "empty-records")
+    event = load_event(name)
+    result = handle_event(event, None, settings=settings, policy=NO_WAIT)
+    if name.startswith("sqs-"):
+        # An SQS batch answers with the records to retry: none.
+        assert result == {"batchItemFailures": []}
+        assert fake_slack.requests
+    else:
+        assert result["failed"] == 0
+        assert result["delivered"] == len(fake_slack.requests)
+        assert (result["records"] == 0) == (name == "empty-records")
     for body in fake_slack.requests:
         assert body["text"]
         assert body["attachments"][0]["blocks"][0]["type"] == "header"
