@@ -38,7 +38,7 @@ logger = logging.getLogger("alarm_to_slack")
 
 # Slack refuses a message whose blocks hold more than about 12,000 characters in all
 # (msg_blocks_too_long), well below the sum of the per-block limits; keep a margin.
-MESSAGE_TEXT_BUDGET = 11_000
+MESSAGE_TEXT_BUDGET = 11_400
 SECTION_BUDGET = 2_900  # of the 3,000 a section text may hold
 BLOCKS_BUDGET = 48  # of 50: header and context come on top of the sections
 TOP_TEXT_LIMIT = 3_900  # Slack truncates long top-level text; notifications show only the start
