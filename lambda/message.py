@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from alarm import Alarm, MetricQuery, parse_alarm_arn
 from settings import Settings
+from text import safe_text
 
 # typing costs cold-start time and is only needed by type checkers.
 TYPE_CHECKING = False
@@ -122,7 +123,8 @@ def escape(value: str) -> str:
 
 
 def _utf16_len(value: str) -> int:
-    return len(value.encode("utf-16-le")) // 2
+    # surrogatepass: measuring must never raise, whatever the text holds.
+    return len(value.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def truncate(value: str, limit: int) -> str:
@@ -404,15 +406,18 @@ def _fallback_text(alarm: Alarm, settings: Settings, labels: dict[str, str]) -> 
 
 
 def format_fallback(alarm: Alarm, settings: Settings) -> dict[str, Any]:
-    """A minimal payload for when format_message fails on some input: never drop the alert."""
-    state = str(alarm.state or "")
-    name = str(alarm.name or alarm.subject or "")
+    """A minimal payload for when format_message fails on some input: never drop the alert.
+
+    Every value passes through safe_text again: this is the last resort and must not raise.
+    """
+    state = safe_text(str(alarm.state or ""))
+    name = safe_text(str(alarm.name or alarm.subject or ""))
     text = (
         f":warning: {escape(state)} {escape(name)}".rstrip() + " (message could not be formatted)"
     )
     if state == "ALARM" and settings.alarm_mention:
         text = f"{settings.alarm_mention} {text}"
-    return {"text": truncate(text, FALLBACK_TEXT_LIMIT)}
+    return {"text": truncate(safe_text(text), FALLBACK_TEXT_LIMIT)}
 
 
 def format_message(alarm: Alarm, settings: Settings) -> dict[str, Any]:

@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from text import safe_text
+
 # typing costs cold-start time and is only needed by type checkers.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -172,6 +174,12 @@ def _attempt(url: str, body: bytes, timeout: float) -> _Attempt:  # noqa: PLR091
     return _Attempt(status, redact(text, url), retryable=status >= 500)
 
 
+def encode_payload(payload: dict[str, Any]) -> bytes:
+    """The payload as compact UTF-8 JSON. Never raises UnicodeEncodeError: a lone surrogate
+    anywhere in it (from an event, a setting, a bug) becomes U+FFFD instead."""
+    return safe_text(json.dumps(payload, ensure_ascii=False, separators=(",", ":"))).encode("utf-8")
+
+
 def post_to_slack(
     url: str,
     payload: dict[str, Any],
@@ -192,7 +200,7 @@ def post_to_slack(
         import random as random_module  # noqa: PLC0415 - deferred like urllib.request
 
         random = random_module.random
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    body = encode_payload(payload)
     attempts = 0
     last: _Attempt | None = None
     while attempts < policy.max_attempts:
