@@ -417,7 +417,15 @@ def format_fallback(alarm: Alarm, settings: Settings) -> dict[str, Any]:
     )
     if state == "ALARM" and settings.alarm_mention:
         text = f"{settings.alarm_mention} {text}"
+    for note in settings.notes:
+        text += f"\n:warning: alarm-to-slack configuration: {escape(note)}"
     return {"text": truncate(safe_text(text), FALLBACK_TEXT_LIMIT)}
+
+
+def _notes_block(notes: tuple[str, ...]) -> dict[str, Any]:
+    """The configuration notes (settings that fell back to a default), shown under the alarm."""
+    text = "\n".join(f":warning: alarm-to-slack configuration: {escape(n)}" for n in notes)
+    return {"type": "context", "elements": [_mrkdwn(text, SECTION_TEXT_LIMIT)]}
 
 
 def format_message(alarm: Alarm, settings: Settings) -> dict[str, Any]:
@@ -429,6 +437,8 @@ def format_message(alarm: Alarm, settings: Settings) -> dict[str, Any]:
     else:
         color = TEXT_STYLE[1]
         blocks = _other_blocks(alarm, labels)
+    if settings.notes:
+        blocks = [*blocks[: BLOCKS_LIMIT - 1], _notes_block(settings.notes)]
     payload: dict[str, Any] = {
         "text": _fallback_text(alarm, settings, labels),
         "attachments": [{"color": color, "blocks": blocks[:BLOCKS_LIMIT]}],
