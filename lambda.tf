@@ -58,25 +58,6 @@ resource "aws_lambda_function" "this" {
 
   tags = var.tags
 
-  lifecycle {
-    precondition {
-      condition     = nonsensitive(var.slack_webhook_url != null) != (var.slack_webhook_ssm_parameter_name != null)
-      error_message = "Set exactly one of slack_webhook_url and slack_webhook_ssm_parameter_name."
-    }
-    precondition {
-      condition     = var.slack_webhook_ssm_kms_key_arn == null || var.slack_webhook_ssm_parameter_name != null
-      error_message = "slack_webhook_ssm_kms_key_arn is only used with slack_webhook_ssm_parameter_name."
-    }
-    precondition {
-      condition     = !(var.create_sns_topic && var.sns_topic_arn != null)
-      error_message = "sns_topic_arn subscribes an existing topic: set create_sns_topic = false with it."
-    }
-    precondition {
-      condition     = var.alarm_action_target == "lambda" || var.create_sns_topic || var.sns_topic_arn != null
-      error_message = "alarm_action_target = \"sns\" needs a topic: keep create_sns_topic = true or pass sns_topic_arn."
-    }
-  }
-
   # The log group (with its retention) must exist before the first invocation creates it
   # implicitly, and the role's policy before the function can write logs.
   depends_on = [

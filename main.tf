@@ -10,7 +10,10 @@ data "aws_region" "current" {}
 
 locals {
   partition = data.aws_partition.current.partition
-  region    = data.aws_region.current.name
+  # The region from the EC2 endpoint ("ec2.<region>.<dns suffix>"): the one attribute of
+  # aws_region that provider 5 and 6 both offer without a deprecation warning (`name` is
+  # deprecated since 6.0, `id` since 6.47, and `region` does not exist in 5).
+  region = split(".", data.aws_region.current.endpoint)[1]
 
   # IAM is global: the region in the role name keeps one `name` usable in several regions.
   role_name = "${var.name}-${local.region}"

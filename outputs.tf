@@ -72,3 +72,13 @@ output "inbox_event_source_mapping_uuid" {
   description = "UUID of the event source mapping that feeds the inbox to the function (SNS mode); null in direct mode. `aws lambda update-event-source-mapping --uuid <uuid> --no-enabled` pauses delivery, the inbox keeps the notifications."
   value       = one(aws_lambda_event_source_mapping.inbox[*].uuid)
 }
+
+output "alarm_actions" {
+  description = "The module's alarm target as an action list (the topic, or the function in direct mode): alarm_actions for alarms created outside the module, e.g. by modules/ec2-alarms."
+  value       = local.alarm_actions
+}
+
+output "alarm_name_prefix" {
+  description = "Start of the names of this instance's alarms (\"<name>/\"): alarm_name_prefix for modules/ec2-alarms, so the direct-mode permission covers their alarms."
+  value       = "${var.name}/"
+}

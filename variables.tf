@@ -43,6 +43,12 @@ variable "slack_webhook_ssm_parameter_name" {
     condition     = var.slack_webhook_ssm_parameter_name == null || can(regex("^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/.+|/?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*)$", var.slack_webhook_ssm_parameter_name))
     error_message = "slack_webhook_ssm_parameter_name must be a parameter name like /alarm-to-slack/webhook-url or a parameter ARN."
   }
+
+  # Cross-variable rules (Terraform >= 1.9) fail at `terraform validate`, before any plan.
+  validation {
+    condition     = (var.slack_webhook_ssm_parameter_name != null) != nonsensitive(var.slack_webhook_url != null)
+    error_message = "Set exactly one of slack_webhook_url and slack_webhook_ssm_parameter_name (the webhook URL, or the SSM parameter that holds it)."
+  }
 }
 
 variable "slack_webhook_ssm_kms_key_arn" {
@@ -53,6 +59,11 @@ variable "slack_webhook_ssm_kms_key_arn" {
   validation {
     condition     = var.slack_webhook_ssm_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.slack_webhook_ssm_kms_key_arn))
     error_message = "slack_webhook_ssm_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
+
+  validation {
+    condition     = var.slack_webhook_ssm_kms_key_arn == null || var.slack_webhook_ssm_parameter_name != null
+    error_message = "slack_webhook_ssm_kms_key_arn is only used with slack_webhook_ssm_parameter_name: set the parameter name, or leave the key null."
   }
 }
 
@@ -142,6 +153,11 @@ variable "sns_topic_arn" {
     condition     = var.sns_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+(\\.fifo)?$", var.sns_topic_arn))
     error_message = "sns_topic_arn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)."
   }
+
+  validation {
+    condition     = var.sns_topic_arn == null || !var.create_sns_topic
+    error_message = "sns_topic_arn subscribes an existing topic: set create_sns_topic = false with it."
+  }
 }
 
 variable "sns_topic_kms_key_arn" {
@@ -168,6 +184,11 @@ variable "alarm_action_target" {
   validation {
     condition     = contains(["sns", "lambda"], var.alarm_action_target)
     error_message = "alarm_action_target must be \"sns\" or \"lambda\"."
+  }
+
+  validation {
+    condition     = var.alarm_action_target == "lambda" || var.create_sns_topic || var.sns_topic_arn != null
+    error_message = "alarm_action_target = \"sns\" needs a topic: keep create_sns_topic = true or pass sns_topic_arn."
   }
 }
 

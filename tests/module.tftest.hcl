@@ -13,7 +13,8 @@ mock_provider "aws" {
 
   mock_data "aws_region" {
     defaults = {
-      name = "eu-west-1"
+      name     = "eu-west-1"
+      endpoint = "ec2.eu-west-1.amazonaws.com"
     }
   }
 
@@ -482,7 +483,7 @@ run "two_webhook_sources_are_rejected" {
     slack_webhook_ssm_parameter_name = "/alerts/slack-webhook"
   }
 
-  expect_failures = [aws_lambda_function.this]
+  expect_failures = [var.slack_webhook_ssm_parameter_name]
 }
 
 run "no_webhook_source_is_rejected" {
@@ -492,7 +493,7 @@ run "no_webhook_source_is_rejected" {
     slack_webhook_url = null
   }
 
-  expect_failures = [aws_lambda_function.this]
+  expect_failures = [var.slack_webhook_ssm_parameter_name]
 }
 
 run "sns_mode_without_a_topic_is_rejected" {
@@ -502,5 +503,5 @@ run "sns_mode_without_a_topic_is_rejected" {
     create_sns_topic = false
   }
 
-  expect_failures = [aws_lambda_function.this]
+  expect_failures = [var.alarm_action_target]
 }
