@@ -134,6 +134,28 @@ variable "lambda_log_level" {
   }
 }
 
+variable "digest_threshold" {
+  description = "How many alarms of one batch (per channel) each get their own full message; with more, they share digest messages that name every alarm on one line, grouped by state and metric. 0 digests any batch of two or more. Applies to every path; batches of more than one alarm come from the inbox queue (SNS mode)."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = var.digest_threshold >= 0 && var.digest_threshold <= 1000 && floor(var.digest_threshold) == var.digest_threshold
+    error_message = "digest_threshold must be a whole number from 0 to 1000, not ${var.digest_threshold}."
+  }
+}
+
+variable "slack_message_interval_seconds" {
+  description = "Least time between two messages of one invocation to one Slack channel (0-60 s). Slack allows about one message per second per channel (short bursts pass); with the inbox's concurrency cap of 2 the total stays near that. Lower it only for a workspace with a higher limit."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.slack_message_interval_seconds >= 0 && var.slack_message_interval_seconds <= 60
+    error_message = "slack_message_interval_seconds must be between 0 and 60, not ${var.slack_message_interval_seconds}."
+  }
+}
+
 # ---------------------------------------------------------------------------------------------
 # SNS topic and alarm routing
 # ---------------------------------------------------------------------------------------------

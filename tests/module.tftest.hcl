@@ -195,10 +195,12 @@ run "sns_mode_wires_alarms_topic_and_function" {
 
   assert {
     condition = nonsensitive(aws_lambda_function.this.environment[0].variables) == tomap({
-      SLACK_WEBHOOK_URL = "https://hooks.slack.com/services/T000/B000/XXXX"
-      TIMEZONE          = "UTC"
-      MESSAGE_LANGUAGE  = "en"
-      LOG_LEVEL         = "INFO"
+      SLACK_WEBHOOK_URL              = "https://hooks.slack.com/services/T000/B000/XXXX"
+      TIMEZONE                       = "UTC"
+      MESSAGE_LANGUAGE               = "en"
+      LOG_LEVEL                      = "INFO"
+      DIGEST_THRESHOLD               = "3"
+      SLACK_MESSAGE_INTERVAL_SECONDS = "1"
     })
     error_message = "The environment holds the webhook and the defaults; unset optional settings are left out."
   }
@@ -386,11 +388,13 @@ run "direct_mode_with_ssm_and_an_existing_topic" {
 
   assert {
     condition = nonsensitive(aws_lambda_function.this.environment[0].variables) == tomap({
-      SLACK_WEBHOOK_SSM_PARAMETER = "/alerts/slack-webhook"
-      SLACK_CHANNEL               = "#alerts"
-      TIMEZONE                    = "UTC"
-      MESSAGE_LANGUAGE            = "en"
-      LOG_LEVEL                   = "INFO"
+      SLACK_WEBHOOK_SSM_PARAMETER    = "/alerts/slack-webhook"
+      SLACK_CHANNEL                  = "#alerts"
+      TIMEZONE                       = "UTC"
+      MESSAGE_LANGUAGE               = "en"
+      LOG_LEVEL                      = "INFO"
+      DIGEST_THRESHOLD               = "3"
+      SLACK_MESSAGE_INTERVAL_SECONDS = "1"
     })
     error_message = "SSM mode passes the parameter name, never a URL."
   }
