@@ -44,16 +44,26 @@ output "failure_queue_url" {
 }
 
 output "failure_queue_alarm_arn" {
-  description = "ARN of the alarm on the failure queue's depth; null when create_failure_queue_alarm is false."
+  description = "ARN of <name>/failure-queue-not-empty, the alarm on the failure queue's depth; null when create_failure_queue_alarm is false."
   value       = one(aws_cloudwatch_metric_alarm.failure_queue[*].arn)
 }
 
 output "alarm_arns" {
-  description = "ARNs of the alarms the module created: generic alarms by their key, EC2 alarms as \"ec2/<key>/cpu\" and \"ec2/<key>/status-check\"."
+  description = "ARNs of the alarms the module created for `alarms` and `ec2_instances`: generic alarms by their key (alarm <name>/<key>), EC2 alarms as \"ec2/<key>/cpu\" and \"ec2/<key>/status-check\" (alarms <name>/<key>/cpu and <name>/<key>/status-check)."
   value       = { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.arn }
 }
 
 output "alarm_names" {
   description = "Names of the alarms the module created, with the same keys as alarm_arns."
   value       = { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.alarm_name }
+}
+
+output "alarm_name_prefix" {
+  description = "The prefix of every alarm the module creates (\"<name>/\"): submodules and other alarms meant for this instance's direct-mode permission use it."
+  value       = local.alarm_name_prefix
+}
+
+output "health_alarm_arn" {
+  description = "ARN of <name>/function-health, the alarm on the function's own health; null when create_health_alarm is false."
+  value       = one(aws_cloudwatch_metric_alarm.function_health[*].arn)
 }
