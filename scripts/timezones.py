@@ -1,4 +1,4 @@
-"""Generate timezones.tf: the IANA time zone names, so `terraform plan` rejects a typo in `timezone`.
+"""Generate timezones.tf: the IANA time zone names, so `terraform plan` rejects a typo.
 
 The names come from Python's zoneinfo.available_timezones() (the system tz database or the
 tzdata package). `--write` rewrites timezones.tf; `--check` exits 1 when it is not current, so

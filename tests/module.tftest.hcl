@@ -621,6 +621,60 @@ run "without_the_module_alarms_their_names_are_free" {
   }
 }
 
+run "no_input_puts_a_wildcard_inside_an_arn_of_a_policy" {
+  command = plan
+
+  # Every input that reaches a policy, set: the rendered documents hold exactly these strings.
+  variables {
+    slack_webhook_url                = null
+    slack_webhook_ssm_parameter_name = "arn:aws:ssm:eu-west-1:123456789012:parameter/alerts/slack-webhook"
+    slack_webhook_ssm_kms_key_arn    = "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-1111-2222-3333-444455556666"
+    failure_queue_kms_master_key_id  = "arn:aws:kms:eu-west-1:123456789012:key/9f8e7d6c-1111-2222-3333-444455556666"
+    lambda_tracing_mode              = "Active"
+    alarm_action_target              = "lambda"
+  }
+
+  assert {
+    # Every resource and every condition value of every statement, wherever a wildcard could
+    # hide inside an ARN (not only a bare "*").
+    condition = alltrue([
+      for text in flatten([
+        for statement in concat(data.aws_iam_policy_document.lambda.statement, data.aws_iam_policy_document.topic[0].statement) : concat(
+          tolist(coalesce(statement.resources, [])),
+          flatten([for condition in coalesce(statement.condition, []) : tolist(condition.values)]),
+        )
+      ]) :
+      !can(regex("[*?]", text)) || contains([
+        # The module's own wildcards, none from an input: its log group's streams, X-Ray (no
+        # resource-level permissions), and any alarm of this account publishing to its topic.
+        "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/alerts:*",
+        "*",
+        "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:*",
+      ], text)
+    ])
+    error_message = "A wildcard inside an ARN of a policy document."
+  }
+
+  assert {
+    condition     = length(data.aws_iam_policy_document.lambda.statement) == 6
+    error_message = "The scan saw every statement of the role policy (logs, queue, queue key, parameter, parameter key, X-Ray)."
+  }
+
+  assert {
+    condition = alltrue([
+      for statement in data.aws_iam_policy_document.lambda.statement :
+      !contains(tolist(statement.resources), "*") || statement.sid == "WriteXRayTraces"
+    ])
+    error_message = "The bare \"*\" resource belongs to X-Ray alone."
+  }
+
+  assert {
+    # The permission's only wildcard is the trailing one after "<name>/".
+    condition     = !can(regex("[*?]", trimsuffix(aws_lambda_permission.alarms[0].source_arn, "/*"))) && !can(regex("[*?]", aws_lambda_permission.sns[0].source_arn))
+    error_message = "Resource-based permissions name this instance's topic and alarms only."
+  }
+}
+
 run "wildcards_in_names_and_arns_that_reach_a_policy_are_rejected" {
   command = plan
 
