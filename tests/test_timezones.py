@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import zoneinfo
-
 from pathlib import Path
 
 from support import REPO_ROOT
