@@ -32,7 +32,7 @@ variable "slack_webhook_url" {
 }
 
 variable "instance_key" {
-  description = "Short key for the server; the alarms are named <name>-<instance_key>-cpu and <name>-<instance_key>-status-check."
+  description = "Short key for the server; the alarms are named <name>/<instance_key>/cpu and <name>/<instance_key>/status-check."
   type        = string
   default     = "app"
 
