@@ -44,12 +44,12 @@ output "failure_queue_url" {
 }
 
 output "failure_queue_alarm_arn" {
-  description = "ARN of the alarm on the failure queue's depth; null when create_failure_queue_alarm is false."
+  description = "ARN of <name>/failure-queue-not-empty, the alarm on the failure queue's depth; null when create_failure_queue_alarm is false."
   value       = one(aws_cloudwatch_metric_alarm.failure_queue[*].arn)
 }
 
 output "alarm_arns" {
-  description = "ARNs of the alarms the module created: generic alarms by their key, EC2 alarms as \"ec2/<key>/cpu\" and \"ec2/<key>/status-check\"."
+  description = "ARNs of the alarms the module created for `alarms` and `ec2_instances`: generic alarms by their key (alarm <name>/<key>), EC2 alarms as \"ec2/<key>/cpu\" and \"ec2/<key>/status-check\" (alarms <name>/<key>/cpu and <name>/<key>/status-check)."
   value       = { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.arn }
 }
 
@@ -79,6 +79,11 @@ output "alarm_actions" {
 }
 
 output "alarm_name_prefix" {
-  description = "Start of the names of this instance's alarms (\"<name>/\"): alarm_name_prefix for modules/ec2-alarms, so the direct-mode permission covers their alarms."
-  value       = "${var.name}/"
+  description = "Start of the names of this instance's alarms (\"<name>/\"): alarm_name_prefix for modules/ec2-alarms and other alarms meant for this instance, so the direct-mode permission covers them."
+  value       = local.alarm_name_prefix
+}
+
+output "health_alarm_arn" {
+  description = "ARN of <name>/function-health, the alarm on the function's own health; null when create_health_alarm is false."
+  value       = one(aws_cloudwatch_metric_alarm.function_health[*].arn)
 }
