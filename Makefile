@@ -13,6 +13,8 @@ EVENT ?=
 PYTEST_ARGS ?=
 
 export PYTHONDONTWRITEBYTECODE := 1
+# tests/test_pre_commit.py finds the checkov virtualenv the hooks use through it.
+export CHECKOV_VENV
 
 .PHONY: help venv test unit tf-test e2e lint fmt checkov run bench docs clean require-terraform
 
@@ -59,8 +61,9 @@ fmt: venv ## Format Python and Terraform sources
 	$(VENV)/bin/ruff check --fix .
 	TF_CLI_CONFIG_FILE= terraform fmt -recursive
 
-run: venv ## Feed a sample alarm (or EVENT=path.json) through the real handler; fake Slack unless SLACK_WEBHOOK_URL is set
-	$(PY) scripts/run_local.py $(if $(EVENT),--event "$(EVENT)")
+# Only Python: the handler and the fake Slack need the standard library, not .venv.
+run: ## Feed a sample alarm (or EVENT=path.json) through the real handler; fake Slack unless SLACK_WEBHOOK_URL is set
+	$(PYTHON) scripts/run_local.py $(if $(EVENT),--event "$(EVENT)")
 
 bench: require-terraform venv ## Print speed, size and fault-soak figures
 	$(PY) bench/run.py

@@ -37,7 +37,7 @@ resource "aws_lambda_function" "this" {
   # checkov:skip=CKV_AWS_173: environment variables hold no secret in SSM mode; lambda_kms_key_arn encrypts them with a customer key when set
   function_name = var.name
   description   = "Posts CloudWatch alarm notifications to Slack (${var.name})."
-  role          = aws_iam_role.lambda.arn
+  role          = local.role_arn
   handler       = "handler.lambda_handler"
   runtime       = var.lambda_runtime
   architectures = [var.lambda_architecture]

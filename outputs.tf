@@ -19,13 +19,13 @@ output "lambda_function_arn" {
 }
 
 output "lambda_role_arn" {
-  description = "ARN of the function's execution role."
-  value       = aws_iam_role.lambda.arn
+  description = "ARN of the function's execution role (created, or lambda_role_arn with create_role = false)."
+  value       = local.role_arn
 }
 
 output "lambda_role_name" {
   description = "Name of the function's execution role, to attach further policies."
-  value       = aws_iam_role.lambda.name
+  value       = var.create_role ? aws_iam_role.lambda[0].name : element(split("/", var.lambda_role_arn), length(split("/", var.lambda_role_arn)) - 1)
 }
 
 output "cloudwatch_log_group_name" {
@@ -86,4 +86,9 @@ output "alarm_name_prefix" {
 output "health_alarm_arn" {
   description = "ARN of <name>/function-health, the alarm on the function's own health; null when create_health_alarm is false."
   value       = one(aws_cloudwatch_metric_alarm.function_health[*].arn)
+}
+
+output "lambda_role_policy_json" {
+  description = "The permissions the function's role needs, as an IAM policy document: the module's inline policy, or, with create_role = false, what the existing role must allow."
+  value       = data.aws_iam_policy_document.lambda.json
 }

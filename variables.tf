@@ -627,3 +627,51 @@ variable "inbox_kms_master_key_id" {
     error_message = "inbox_kms_master_key_id must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), not ${coalesce(var.inbox_kms_master_key_id, "null")}."
   }
 }
+
+# ---------------------------------------------------------------------------------------------
+# IAM
+# ---------------------------------------------------------------------------------------------
+
+variable "create_role" {
+  description = "Create the function's execution role and its inline policy. False: use the existing role lambda_role_arn; the module then creates no IAM resource, and that role must trust lambda.amazonaws.com and allow what the lambda_role_policy_json output lists."
+  type        = bool
+  default     = true
+}
+
+variable "lambda_role_arn" {
+  description = "ARN of an existing execution role for the function, with create_role = false (for accounts where only a central team creates IAM roles)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.lambda_role_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", var.lambda_role_arn))
+    error_message = "lambda_role_arn must be an IAM role ARN (arn:aws:iam::<account>:role/<path/><name>)."
+  }
+
+  validation {
+    condition     = var.create_role == (var.lambda_role_arn == null)
+    error_message = "Set lambda_role_arn exactly when create_role = false: with create_role = true the module creates the role itself, with false it needs the existing role's ARN."
+  }
+}
+
+variable "iam_role_path" {
+  description = "Path of the created role (e.g. /service-roles/), for accounts whose policies or SCPs select roles by path."
+  type        = string
+  default     = "/"
+
+  validation {
+    condition     = can(regex("^/([A-Za-z0-9+=,.@_-]+/)*$", var.iam_role_path)) && length(var.iam_role_path) <= 512
+    error_message = "iam_role_path must start and end with / (e.g. /service-roles/) and hold only letters, digits and +=,.@_- between the slashes."
+  }
+}
+
+variable "iam_role_permissions_boundary_arn" {
+  description = "ARN of the managed policy to set as the created role's permissions boundary, where the account requires one. Null: none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.iam_role_permissions_boundary_arn == null || can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$", var.iam_role_permissions_boundary_arn))
+    error_message = "iam_role_permissions_boundary_arn must be an IAM policy ARN (arn:aws:iam::<account>:policy/<name>)."
+  }
+}

@@ -166,7 +166,7 @@ run "sns_mode_wires_alarms_topic_and_function" {
       aws_cloudwatch_log_group.lambda.name == "/aws/lambda/alerts" &&
       aws_cloudwatch_log_group.lambda.retention_in_days == 30 &&
       aws_lambda_function.this.function_name == "alerts" &&
-      aws_iam_role.lambda.name == "alerts-eu-west-1" &&
+      aws_iam_role.lambda[0].name == "alerts-eu-west-1" &&
       aws_sns_topic.this[0].name == "alerts-alarms" &&
       aws_sqs_queue.failures.name == "alerts-failures"
     )
@@ -230,7 +230,7 @@ run "sns_mode_wires_alarms_topic_and_function" {
     condition = alltrue([
       for tags in concat(
         [for alarm in aws_cloudwatch_metric_alarm.this : alarm.tags],
-        [aws_cloudwatch_metric_alarm.failure_queue[0].tags, aws_lambda_function.this.tags, aws_iam_role.lambda.tags,
+        [aws_cloudwatch_metric_alarm.failure_queue[0].tags, aws_lambda_function.this.tags, aws_iam_role.lambda[0].tags,
           aws_cloudwatch_log_group.lambda.tags, aws_sqs_queue.failures.tags, aws_sns_topic.this[0].tags,
         aws_sqs_queue.inbox[0].tags],
       ) : tags == tomap({ team = "platform" })

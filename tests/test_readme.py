@@ -300,6 +300,15 @@ def test_readme_hcl_snippets_use_real_module_inputs() -> None:
     for number, snippet in enumerate(snippets, start=1):
         parsed = hcl2.loads(snippet, serialization_options=options)
         where = f"README hcl snippet {number}"
+        module_outputs = {
+            output.name for output in readme_tables.load_outputs(REPO_ROOT / "outputs.tf")
+        }
+        for block in parsed.pop("output", []):
+            for name, body in block.items():
+                value = str(body["value"])
+                match = re.fullmatch(r"\$\{module\.[a-z_]+\.([a-z_]+)\}", value)
+                assert match, f"{where}: output {name} re-exports {value}, not a module output"
+                assert match.group(1) in module_outputs, f"{where}: no module output {value}"
         modules = parsed.pop("module", [])
         for block in modules:
             for body in block.values():
