@@ -68,7 +68,8 @@ run: ## Feed a sample alarm (or EVENT=path.json) through the real handler; fake 
 bench: require-terraform venv ## Print speed, size and fault-soak figures
 	$(PY) bench/run.py
 
-docs: venv ## Regenerate the README inputs/outputs tables from variables.tf and outputs.tf
+docs: venv ## Regenerate the README inputs/outputs tables and timezones.tf (IANA names for `timezone`)
+	$(PY) scripts/timezones.py --write
 	$(PY) scripts/readme_tables.py --write
 
 clean: ## Remove build output, virtualenvs and Terraform working directories

@@ -1,10 +1,10 @@
 output "sns_topic_arn" {
-  description = "ARN of the topic the function is subscribed to (created or passed in); null when there is none. Point other alarms' actions here."
+  description = "ARN of the topic that feeds the function (created or passed in; through the inbox queue in SNS mode); null when there is none. Point other alarms' actions here."
   value       = local.topic_arn
 }
 
 output "sns_topic_name" {
-  description = "Name of the topic the function is subscribed to; null when there is none."
+  description = "Name of the topic that feeds the function; null when there is none."
   value       = var.create_sns_topic ? aws_sns_topic.this[0].name : (var.sns_topic_arn == null ? null : split(":", var.sns_topic_arn)[5])
 }
 
@@ -44,12 +44,12 @@ output "failure_queue_url" {
 }
 
 output "failure_queue_alarm_arn" {
-  description = "ARN of the alarm on the failure queue's depth; null when create_failure_queue_alarm is false."
+  description = "ARN of <name>/failure-queue-not-empty, the alarm on the failure queue's depth; null when create_failure_queue_alarm is false."
   value       = one(aws_cloudwatch_metric_alarm.failure_queue[*].arn)
 }
 
 output "alarm_arns" {
-  description = "ARNs of the alarms the module created: generic alarms by their key, EC2 alarms as \"ec2/<key>/cpu\" and \"ec2/<key>/status-check\"."
+  description = "ARNs of the alarms the module created for `alarms` and `ec2_instances`: generic alarms by their key (alarm <name>/<key>), EC2 alarms as \"ec2/<key>/cpu\" and \"ec2/<key>/status-check\" (alarms <name>/<key>/cpu and <name>/<key>/status-check)."
   value       = { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.arn }
 }
 
@@ -58,14 +58,34 @@ output "alarm_names" {
   value       = { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.alarm_name }
 }
 
+output "inbox_queue_arn" {
+  description = "ARN of the inbox, the SQS queue between the topic and the function (SNS mode); null in direct mode."
+  value       = one(aws_sqs_queue.inbox[*].arn)
+}
+
+output "inbox_queue_url" {
+  description = "URL of the inbox queue (SNS mode); null in direct mode. Its depth shows notifications waiting for the function."
+  value       = one(aws_sqs_queue.inbox[*].url)
+}
+
+output "inbox_event_source_mapping_uuid" {
+  description = "UUID of the event source mapping that feeds the inbox to the function (SNS mode); null in direct mode. `aws lambda update-event-source-mapping --uuid <uuid> --no-enabled` pauses delivery, the inbox keeps the notifications."
+  value       = one(aws_lambda_event_source_mapping.inbox[*].uuid)
+}
+
 output "alarm_actions" {
   description = "The module's alarm target as an action list (the topic, or the function in direct mode): alarm_actions for alarms created outside the module, e.g. by modules/ec2-alarms."
   value       = local.alarm_actions
 }
 
 output "alarm_name_prefix" {
-  description = "Start of the names of this instance's alarms (\"<name>/\"): alarm_name_prefix for modules/ec2-alarms, so the direct-mode permission covers their alarms."
-  value       = "${var.name}/"
+  description = "Start of the names of this instance's alarms (\"<name>/\"): alarm_name_prefix for modules/ec2-alarms and other alarms meant for this instance, so the direct-mode permission covers them."
+  value       = local.alarm_name_prefix
+}
+
+output "health_alarm_arn" {
+  description = "ARN of <name>/function-health, the alarm on the function's own health; null when create_health_alarm is false."
+  value       = one(aws_cloudwatch_metric_alarm.function_health[*].arn)
 }
 
 output "lambda_role_policy_json" {

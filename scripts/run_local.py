@@ -75,6 +75,8 @@ def slack_to_terminal(text: str, style: Style) -> str:
     for code, emoji in EMOJI.items():
         text = text.replace(code, emoji)
     text = re.sub(r"\*([^*\n]+)\*", lambda m: style.bold(m.group(1)), text)
+    # A link shows its text only (<url|text>), as Slack renders it.
+    text = re.sub(r"<[^<>|\s]+\|([^<>]+)>", lambda m: m.group(1), text)
     text = text.replace("```", "")
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
@@ -96,6 +98,9 @@ def preview(payload: dict[str, Any], style: Style) -> str:
                     label, _, value = field["text"].partition("\n")
                     label = slack_to_terminal(label, style)
                     body.append(f"{label}: {slack_to_terminal(value, style)}")
+            elif kind == "context":
+                texts = [e.get("text", "") for e in block.get("elements", []) if "text" in e]
+                body.append(style.dim(slack_to_terminal(" ".join(texts), style)))
             elif kind == "actions":
                 for element in block.get("elements", []):
                     button = slack_to_terminal(element["text"]["text"], style)
@@ -170,7 +175,10 @@ def invoke(event: object) -> bool:
     return True
 
 
-def style_summary(result: dict[str, int]) -> str:
+def style_summary(result: dict[str, object]) -> str:
+    if "batchItemFailures" in result:
+        failures = result["batchItemFailures"]
+        return f"handler returned: {len(failures)} record(s) to retry (batchItemFailures)"
     return (
         f"handler returned: {result['delivered']} delivered, {result['failed']} failed, "
         f"{result['records']} record(s)"

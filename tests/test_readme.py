@@ -317,10 +317,7 @@ def test_readme_hcl_snippets_use_real_module_inputs() -> None:
         _check_arguments(parsed, types, where)
 
 
-def test_readme_message_preview_is_what_make_run_prints() -> None:
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    documented = re.search(r"```text\n(.*?)```", readme, re.S)
-    assert documented is not None, "the README lost its message preview"
+def _make_run_preview(*args: str) -> list[str]:
     env = {
         key: value
         for key, value in os.environ.items()
@@ -329,17 +326,38 @@ def test_readme_message_preview_is_what_make_run_prints() -> None:
     env.update(TIMEZONE="Asia/Seoul", MESSAGE_LANGUAGE="ko", NO_COLOR="1")
 
     result = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "scripts" / "run_local.py")],
+        [sys.executable, str(REPO_ROOT / "scripts" / "run_local.py"), *args],
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
     )
-    lines = result.stdout.splitlines()
+    return result.stdout.splitlines()
+
+
+def test_readme_message_preview_is_what_make_run_prints() -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    documented = re.search(r"```text\n(.*?)```", readme, re.S)
+    assert documented is not None, "the README lost its message preview"
+    lines = _make_run_preview()
     start = next(i for i, line in enumerate(lines) if "Slack would show" in line) + 2
     end = next(i for i, line in enumerate(lines) if "CloudWatch" in line and i >= start)
     assert "\n".join(lines[start : end + 1]) + "\n" == documented.group(1), (
         "the README's message preview differs from `TIMEZONE=Asia/Seoul MESSAGE_LANGUAGE=ko"
         " make run`: update the README"
     )
+
+
+def test_readme_digest_preview_is_what_make_run_prints_for_the_storm_batch() -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    documented = re.search(r"```text\n(┃ 🚨 알람 5건.*?)```", readme, re.S)
+    assert documented is not None, "the README lost its digest preview"
+    lines = _make_run_preview("--event", "examples/events/sqs-storm-batch.json")
+    start = next(i for i, line in enumerate(lines) if "Slack would show" in line) + 2
+    end = next(i for i, line in enumerate(lines) if "JSON payload" in line) - 1
+    shown = "\n".join(line for line in lines[start:end] if line.strip())
+    assert (
+        shown + "\n"
+        == "\n".join(line for line in documented.group(1).splitlines() if line.strip()) + "\n"
+    ), "the README's digest preview differs from make run: update the README"

@@ -53,17 +53,17 @@ def _expected_alarm_names(stack: Stack, deployment: Deployment) -> dict[str, str
     name = deployment.name
     if deployment.example == "direct-to-lambda":
         return {
-            "alb-target-5xx": f"{name}-alb-target-5xx",
-            "ec2/db/cpu": f"{name}-db-cpu",
-            "ec2/db/status-check": f"{name}-db-status-check",
+            "alb-target-5xx": f"{name}/alb-target-5xx",
+            "ec2/db/cpu": f"{name}/db/cpu",
+            "ec2/db/status-check": f"{name}/db/status-check",
         }
     if deployment.example == "new-ec2-instance":
         # modules/ec2-alarms in server-web.tf, keyed by check, named <name>/<server>/<check>.
         return {"cpu": f"{name}/web/cpu", "status-check": f"{name}/web/status-check"}
     key = deployment.variables["instance_key"]
     return {
-        f"ec2/{key}/cpu": f"{name}-{key}-cpu",
-        f"ec2/{key}/status-check": f"{name}-{key}-status-check",
+        f"ec2/{key}/cpu": f"{name}/{key}/cpu",
+        f"ec2/{key}/status-check": f"{name}/{key}/status-check",
     }
 
 
@@ -321,7 +321,7 @@ def test_failed_invocations_go_to_the_module_failure_queue(stack: Stack, example
     assert config["DestinationConfig"]["OnFailure"]["Destination"] == queue_arn
     assert config["MaximumRetryAttempts"] == 2
     # The queue's own alarm watches it and, by default, reports the way every other alarm does.
-    depth = stack.alarm(f"{deployment.name}-failure-queue-not-empty")
+    depth = stack.alarm(f"{deployment.name}/failure-queue-not-empty")
     assert depth["Dimensions"] == [{"Name": "QueueName", "Value": queue_arn.split(":")[-1]}]
     target = deployment.output(
         "sns_topic_arn" if example in SNS_EXAMPLES else "lambda_function_arn"
