@@ -171,6 +171,16 @@ def invoke(event: object) -> bool:
     except handler.DeliveryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return False
+    except ModuleNotFoundError as exc:
+        if exc.name != "boto3":
+            raise
+        # Only the SSM webhook source needs boto3; the Lambda runtime ships it, make run does not.
+        print(
+            "error: SLACK_WEBHOOK_SSM_PARAMETER is read with boto3, which this Python lacks:"
+            " install boto3 (and have AWS credentials), or set SLACK_WEBHOOK_URL instead",
+            file=sys.stderr,
+        )
+        return False
     print(style_summary(result))
     return True
 

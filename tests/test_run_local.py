@@ -93,19 +93,37 @@ def test_each_message_links_to_the_block_kit_builder_with_the_exact_payload() ->
     assert shown == {"attachments": payload_from(out.stdout)["attachments"]}
 
 
-def test_a_bad_time_zone_is_reported_as_the_configuration_error_it_is() -> None:
+def test_a_bad_time_zone_is_reported_and_the_message_still_previewed() -> None:
+    # A display setting never stops delivery: the handler falls back to UTC and says why.
     out = run(TIMEZONE="Asia/Seol")
-    assert out.returncode == 2
-    assert "error: configuration: TIMEZONE='Asia/Seol'" in out.stderr
+    assert out.returncode == 0, out.stderr
+    assert "TIMEZONE='Asia/Seol' is not a known IANA time zone name" in out.stderr
+    assert "Slack would show (message 1)" in out.stdout
     assert "held no records" not in out.stdout
 
 
-def test_an_unknown_message_language_is_a_configuration_error() -> None:
-    out = run(MESSAGE_LANGUAGE="fr")
+def test_an_unusable_webhook_url_is_a_configuration_error_without_the_value() -> None:
+    out = run(SLACK_WEBHOOK_URL="http://hooks.slack.com/services/T0/B0/secret-part")
     assert out.returncode == 2
-    assert "error: configuration:" in out.stderr
-    assert "MESSAGE_LANGUAGE" in out.stderr
+    assert "error: configuration: SLACK_WEBHOOK_URL must be an https:// URL" in out.stderr
+    assert "secret-part" not in out.stdout + out.stderr
     assert "held no records" not in out.stdout
+
+
+def test_the_ssm_webhook_source_without_boto3_says_what_is_missing() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "AWS_"))}
+    env["SLACK_WEBHOOK_SSM_PARAMETER"] = "/alerts/slack-webhook"
+    out = subprocess.run(
+        [str(Path(sys.base_prefix) / "bin" / "python3"), "-S", str(SCRIPT)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        timeout=60,
+    )
+    assert out.returncode == 1
+    assert "boto3" in out.stderr
+    assert "Traceback" not in out.stderr
 
 
 def test_both_webhook_sources_set_is_named() -> None:
