@@ -93,13 +93,22 @@ def test_each_message_links_to_the_block_kit_builder_with_the_exact_payload() ->
     assert shown == {"attachments": payload_from(out.stdout)["attachments"]}
 
 
-def test_a_bad_time_zone_is_reported_and_the_message_still_previewed() -> None:
-    # A display setting never stops delivery: the handler falls back to UTC and says why.
+def test_a_bad_time_zone_still_delivers_and_the_message_says_why_times_are_utc() -> None:
+    # A display setting never stops delivery: the message goes out in UTC with a note, and the
+    # handler's warning is in the log.
     out = run(TIMEZONE="Asia/Seol")
     assert out.returncode == 0, out.stderr
+    assert "TIMEZONE='Asia/Seol' is not a known IANA time zone name" in out.stdout
     assert "TIMEZONE='Asia/Seol' is not a known IANA time zone name" in out.stderr
     assert "Slack would show (message 1)" in out.stdout
     assert "held no records" not in out.stdout
+
+
+def test_an_unknown_message_language_still_delivers_in_english_with_a_note() -> None:
+    out = run(MESSAGE_LANGUAGE="fr")
+    assert out.returncode == 0, out.stderr
+    assert "MESSAGE_LANGUAGE='fr' is not supported" in out.stdout
+    assert "Alarm name" in out.stdout
 
 
 def test_an_unusable_webhook_url_is_a_configuration_error_without_the_value() -> None:
