@@ -74,3 +74,12 @@ def test_a_missing_event_file_is_a_clear_error() -> None:
     out = run("--event", "no/such/event.json")
     assert out.returncode == 2
     assert "cannot read event" in out.stderr
+
+
+def test_a_mistyped_timezone_is_delivered_with_the_note_in_the_preview() -> None:
+    out = run(TIMEZONE="Asia/Seol")
+    assert out.returncode == 0, out.stderr
+    preview = out.stdout.split("── JSON payload ──", 1)[0]
+    assert "┃ Time: 2024-05-14 07:21:04 UTC" in preview
+    assert "TIMEZONE='Asia/Seol' is not a known IANA time zone name" in preview
+    assert '"outcome": "delivered"' in out.stderr
