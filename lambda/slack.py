@@ -250,10 +250,14 @@ def _open_socket(host: str, port: int, *, tls: bool, deadline: float) -> Any:  #
             wrapped = _ssl_context.wrap_socket(
                 sock, server_hostname=host, do_handshake_on_connect=False
             )
-            wrapped.attempt_deadline = deadline
-            wrapped.do_handshake()
         except BaseException:
             sock.close()
+            raise
+        wrapped.attempt_deadline = deadline
+        try:
+            wrapped.do_handshake()
+        except BaseException:
+            wrapped.close()
             raise
         return wrapped
     raise last
@@ -358,7 +362,7 @@ def post_to_slack(
     `sleep`, `clock` and `random` are injectable so tests need no real waiting.
     """
     if random is None:
-        import random as random_module  # noqa: PLC0415 - deferred like urllib.request
+        import random as random_module  # noqa: PLC0415 - deferred: cold start
 
         random = random_module.random
     body = encode_payload(payload)

@@ -105,6 +105,9 @@ def preview(payload: dict[str, Any], style: Style) -> str:
                 for element in block.get("elements", []):
                     button = slack_to_terminal(element["text"]["text"], style)
                     body.append(f"[{button}] {style.dim(element.get('url', ''))}")
+            elif kind == "context":
+                for element in block.get("elements", []):
+                    body.append(style.dim(slack_to_terminal(element.get("text", ""), style)))
             body.append("")
         lines += [f"{bar} {line}".rstrip() for entry in body[:-1] for line in entry.split("\n")]
     extras = {k: payload[k] for k in ("channel", "username", "icon_emoji") if k in payload}

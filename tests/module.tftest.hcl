@@ -718,6 +718,30 @@ run "a_wildcard_kms_key_for_the_webhook_parameter_is_rejected" {
   expect_failures = [var.slack_webhook_ssm_kms_key_arn]
 }
 
+run "a_webhook_url_on_another_host_is_rejected_at_plan" {
+  command = plan
+
+  variables {
+    slack_webhook_url = "https://hooks.example.com/services/T000/B000/XXXX"
+  }
+
+  expect_failures = [var.slack_webhook_url]
+}
+
+run "an_allowed_host_is_passed_to_the_function" {
+  command = plan
+
+  variables {
+    slack_webhook_url           = "https://hooks.example.com/services/T000/B000/XXXX"
+    slack_webhook_allowed_hosts = ["hooks.example.com"]
+  }
+
+  assert {
+    condition     = nonsensitive(aws_lambda_function.this.environment[0].variables["SLACK_WEBHOOK_ALLOWED_HOSTS"]) == "hooks.example.com"
+    error_message = "The function is told which extra host the URL may use, so it accepts what the plan accepted."
+  }
+}
+
 run "an_unknown_timezone_is_rejected_at_plan" {
   command = plan
 

@@ -192,3 +192,12 @@ def test_make_run_in_a_fresh_clone_needs_only_python(tmp_path: Path) -> None:
     assert "https://app.slack.com/block-kit-builder/#" in result.stdout
     assert "pip install" not in result.stdout + result.stderr
     assert not (clone / ".venv").exists(), "make run created a virtualenv"
+
+
+def test_a_mistyped_timezone_is_delivered_with_the_note_in_the_preview() -> None:
+    out = run(TIMEZONE="Asia/Seol")
+    assert out.returncode == 0, out.stderr
+    preview = out.stdout.split("── JSON payload ──", 1)[0]
+    assert "┃ Time: 2024-05-14 07:21:04 UTC" in preview
+    assert "TIMEZONE='Asia/Seol' is not a known IANA time zone name" in preview
+    assert '"outcome": "delivered"' in out.stderr
