@@ -13,6 +13,8 @@ EVENT ?=
 PYTEST_ARGS ?=
 
 export PYTHONDONTWRITEBYTECODE := 1
+# tests/test_pre_commit.py finds the checkov virtualenv the hooks use through it.
+export CHECKOV_VENV
 
 .PHONY: help venv test unit tf-test e2e lint fmt checkov run bench docs clean require-terraform
 
@@ -32,7 +34,7 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 venv: $(VENV)/.installed ## Create .venv from the pinned requirements-dev.txt
 
 require-terraform:
-	@command -v terraform >/dev/null || { echo "error: terraform not found on PATH. Install Terraform >= 1.7 (https://developer.hashicorp.com/terraform/install)." >&2; exit 1; }
+	@command -v terraform >/dev/null || { echo "error: terraform not found on PATH. Install Terraform >= 1.9 (https://developer.hashicorp.com/terraform/install)." >&2; exit 1; }
 
 test: lint require-terraform venv ## Run every check: lint, unit, Terraform, end-to-end, short soak
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -59,13 +61,15 @@ fmt: venv ## Format Python and Terraform sources
 	$(VENV)/bin/ruff check --fix .
 	TF_CLI_CONFIG_FILE= terraform fmt -recursive
 
-run: venv ## Feed a sample alarm (or EVENT=path.json) through the real handler; fake Slack unless SLACK_WEBHOOK_URL is set
-	$(PY) scripts/run_local.py $(if $(EVENT),--event "$(EVENT)")
+# Only Python: the handler and the fake Slack need the standard library, not .venv.
+run: ## Feed a sample alarm (or EVENT=path.json) through the real handler; fake Slack unless SLACK_WEBHOOK_URL is set
+	$(PYTHON) scripts/run_local.py $(if $(EVENT),--event "$(EVENT)")
 
 bench: require-terraform venv ## Print speed, size and fault-soak figures
 	$(PY) bench/run.py
 
-docs: venv ## Regenerate the README inputs/outputs tables from variables.tf and outputs.tf
+docs: venv ## Regenerate the README inputs/outputs tables and timezones.tf (IANA names for `timezone`)
+	$(PY) scripts/timezones.py --write
 	$(PY) scripts/readme_tables.py --write
 
 clean: ## Remove build output, virtualenvs and Terraform working directories

@@ -10,7 +10,10 @@ data "aws_region" "current" {}
 
 locals {
   partition = data.aws_partition.current.partition
-  region    = data.aws_region.current.name
+  # The region from the EC2 endpoint ("ec2.<region>.<dns suffix>"): the one attribute of
+  # aws_region that provider 5 and 6 both offer without a deprecation warning (`name` is
+  # deprecated since 6.0, `id` since 6.47, and `region` does not exist in 5).
+  region = split(".", data.aws_region.current.endpoint)[1]
 
   # IAM is global: the region in the role name keeps one `name` usable in several regions.
   role_name = "${var.name}-${local.region}"
@@ -27,15 +30,18 @@ locals {
   # Optional settings the handler reads; unset ones are left out of the environment.
   lambda_environment = {
     for key, value in {
-      SLACK_WEBHOOK_URL           = var.slack_webhook_url
-      SLACK_WEBHOOK_SSM_PARAMETER = var.slack_webhook_ssm_parameter_name
-      SLACK_CHANNEL               = var.slack_channel
-      SLACK_USERNAME              = var.slack_username
-      SLACK_ICON_EMOJI            = var.slack_icon_emoji
-      ALARM_MENTION               = var.alarm_mention
-      TIMEZONE                    = var.timezone
-      MESSAGE_LANGUAGE            = var.message_language
-      LOG_LEVEL                   = var.lambda_log_level
+      SLACK_WEBHOOK_URL              = var.slack_webhook_url
+      SLACK_WEBHOOK_SSM_PARAMETER    = var.slack_webhook_ssm_parameter_name
+      SLACK_WEBHOOK_ALLOWED_HOSTS    = length(var.slack_webhook_allowed_hosts) > 0 ? join(",", var.slack_webhook_allowed_hosts) : null
+      SLACK_CHANNEL                  = var.slack_channel
+      SLACK_USERNAME                 = var.slack_username
+      SLACK_ICON_EMOJI               = var.slack_icon_emoji
+      ALARM_MENTION                  = var.alarm_mention
+      TIMEZONE                       = var.timezone
+      MESSAGE_LANGUAGE               = var.message_language
+      LOG_LEVEL                      = var.lambda_log_level
+      DIGEST_THRESHOLD               = tostring(var.digest_threshold)
+      SLACK_MESSAGE_INTERVAL_SECONDS = tostring(var.slack_message_interval_seconds)
     } : key => value if value != null
   }
 }

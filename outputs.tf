@@ -19,13 +19,13 @@ output "lambda_function_arn" {
 }
 
 output "lambda_role_arn" {
-  description = "ARN of the function's execution role."
-  value       = aws_iam_role.lambda.arn
+  description = "ARN of the function's execution role (created, or lambda_role_arn with create_role = false)."
+  value       = local.role_arn
 }
 
 output "lambda_role_name" {
   description = "Name of the function's execution role, to attach further policies."
-  value       = aws_iam_role.lambda.name
+  value       = var.create_role ? aws_iam_role.lambda[0].name : element(split("/", var.lambda_role_arn), length(split("/", var.lambda_role_arn)) - 1)
 }
 
 output "cloudwatch_log_group_name" {
@@ -44,12 +44,12 @@ output "failure_queue_url" {
 }
 
 output "failure_queue_alarm_arn" {
-  description = "ARN of the alarm on the failure queue's depth; null when create_failure_queue_alarm is false."
+  description = "ARN of <name>/failure-queue-not-empty, the alarm on the failure queue's depth; null when create_failure_queue_alarm is false."
   value       = one(aws_cloudwatch_metric_alarm.failure_queue[*].arn)
 }
 
 output "alarm_arns" {
-  description = "ARNs of the alarms the module created: generic alarms by their key, EC2 alarms as \"ec2/<key>/cpu\" and \"ec2/<key>/status-check\"."
+  description = "ARNs of the alarms the module created for `alarms` and `ec2_instances`: generic alarms by their key (alarm <name>/<key>), EC2 alarms as \"ec2/<key>/cpu\" and \"ec2/<key>/status-check\" (alarms <name>/<key>/cpu and <name>/<key>/status-check)."
   value       = { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.arn }
 }
 
@@ -71,4 +71,24 @@ output "inbox_queue_url" {
 output "inbox_event_source_mapping_uuid" {
   description = "UUID of the event source mapping that feeds the inbox to the function (SNS mode); null in direct mode. `aws lambda update-event-source-mapping --uuid <uuid> --no-enabled` pauses delivery, the inbox keeps the notifications."
   value       = one(aws_lambda_event_source_mapping.inbox[*].uuid)
+}
+
+output "alarm_actions" {
+  description = "The module's alarm target as an action list (the topic, or the function in direct mode): alarm_actions for alarms created outside the module, e.g. by modules/ec2-alarms."
+  value       = local.alarm_actions
+}
+
+output "alarm_name_prefix" {
+  description = "Start of the names of this instance's alarms (\"<name>/\"): alarm_name_prefix for modules/ec2-alarms and other alarms meant for this instance, so the direct-mode permission covers them."
+  value       = local.alarm_name_prefix
+}
+
+output "health_alarm_arn" {
+  description = "ARN of <name>/function-health, the alarm on the function's own health; null when create_health_alarm is false."
+  value       = one(aws_cloudwatch_metric_alarm.function_health[*].arn)
+}
+
+output "lambda_role_policy_json" {
+  description = "The permissions the function's role needs, as an IAM policy document: the module's inline policy, or, with create_role = false, what the existing role must allow."
+  value       = data.aws_iam_policy_document.lambda.json
 }

@@ -155,8 +155,6 @@ def handle_event(
     """The handler with its dependencies explicit: settings, notifier (or webhook URL), retry
     policy, sleep and clock."""
     logger.setLevel(settings.log_level)
-    for warning in settings.warnings:
-        _log(logging.WARNING, message="setting ignored", warning=warning)
     received = parse_records(event)
     if not received:
         _log(logging.INFO, message="empty event, nothing to send", outcome="noop")

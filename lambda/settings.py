@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+
+from slack import webhook_url_problem
+from text import safe_text
 
 # typing costs cold-start time and is only needed by type checkers.
 TYPE_CHECKING = False
@@ -15,6 +20,9 @@ LANGUAGES = ("en", "ko")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 URL_VARIABLE = "SLACK_WEBHOOK_URL"
 SSM_VARIABLE = "SLACK_WEBHOOK_SSM_PARAMETER"
+ALLOWED_HOSTS_VARIABLE = "SLACK_WEBHOOK_ALLOWED_HOSTS"
+
+logger = logging.getLogger("alarm_to_slack")
 
 
 class ConfigError(Exception):
@@ -37,8 +45,11 @@ class Settings:
     log_level: str = "INFO"
     digest_threshold: int = 3
     message_interval: float = 1.0
-    # Settings that were invalid and replaced by their defaults: logged, never fatal.
-    warnings: tuple[str, ...] = ()
+    # Extra hosts a webhook URL may point at (SLACK_WEBHOOK_ALLOWED_HOSTS), besides Slack's.
+    webhook_allowed_hosts: frozenset[str] = frozenset()
+    # Settings that were wrong and replaced by a default: shown in every message until fixed
+    # and logged, because a display or tuning setting must never stop delivery.
+    notes: tuple[str, ...] = ()
 
 
 def _get(environ: Mapping[str, str], name: str) -> str | None:
@@ -46,13 +57,13 @@ def _get(environ: Mapping[str, str], name: str) -> str | None:
     value = environ.get(name)
     if value is None:
         return None
-    value = value.strip()
+    value = safe_text(value.strip())
     return value or None
 
 
-def _is_http_url(value: str) -> bool:
-    scheme, sep, rest = value.partition("://")
-    return bool(sep) and scheme.lower() in ("http", "https") and bool(rest)
+def _shown(value: str) -> str:
+    """A setting's value as it may appear in a note: quoted, and short."""
+    return repr(value if len(value) <= 60 else value[:60] + "…")
 
 
 def resolve_timezone(name: str) -> dt.tzinfo:
@@ -87,7 +98,13 @@ def resolve_timezone(name: str) -> dt.tzinfo:
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:
-    """Read and validate the environment; raise ConfigError with a clear message on bad input."""
+    """Read and validate the environment.
+
+    A missing or unusable webhook raises ConfigError with a clear message (nothing can be
+    delivered without it). A wrong display setting (time zone, language, log level) never
+    stops delivery: it falls back to its default, logs a warning and adds a note that every
+    message shows until the setting is fixed.
+    """
     url = _get(environ, URL_VARIABLE)
     parameter = _get(environ, SSM_VARIABLE)
     if url and parameter:
@@ -99,26 +116,47 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             f"no Slack webhook configured: set {URL_VARIABLE} to the webhook URL or "
             f"{SSM_VARIABLE} to the name of an SSM SecureString parameter that holds it"
         )
-    if url and not _is_http_url(url):
+    allowed_hosts = frozenset(
+        host.strip().lower()
+        for host in (_get(environ, ALLOWED_HOSTS_VARIABLE) or "").split(",")
+        if host.strip()
+    )
+    problem = webhook_url_problem(url, allowed_hosts) if url else None
+    if problem is not None:
         # The value itself is a secret: never echo it.
-        raise ConfigError(f"{URL_VARIABLE} must be an https:// URL (the value is not shown)")
+        raise ConfigError(f"{URL_VARIABLE} {problem} (the value is not shown)")
 
+    notes: list[str] = []
     language = (_get(environ, "MESSAGE_LANGUAGE") or "en").lower()
     if language not in LANGUAGES:
-        raise ConfigError(
-            f"MESSAGE_LANGUAGE={language!r} is not supported; use one of: {', '.join(LANGUAGES)}"
+        notes.append(
+            f"MESSAGE_LANGUAGE={_shown(language)} is not supported (use one of: "
+            f"{', '.join(LANGUAGES)}); messages are in English"
         )
+        language = "en"
     log_level = (_get(environ, "LOG_LEVEL") or "INFO").upper()
     if log_level not in LOG_LEVELS:
-        raise ConfigError(f"LOG_LEVEL={log_level!r} is not one of: {', '.join(LOG_LEVELS)}")
+        notes.append(
+            f"LOG_LEVEL={_shown(log_level)} is not one of: {', '.join(LOG_LEVELS)}; logging at INFO"
+        )
+        log_level = "INFO"
     timezone = _get(environ, "TIMEZONE") or "UTC"
-    warnings: list[str] = []
     digest_threshold = _number(
-        environ, "DIGEST_THRESHOLD", 3, bounds=(0, 1000), warnings=warnings, whole=True
+        environ, "DIGEST_THRESHOLD", 3, bounds=(0, 1000), notes=notes, whole=True
     )
-    interval = _number(
-        environ, "SLACK_MESSAGE_INTERVAL_SECONDS", 1.0, bounds=(0, 60), warnings=warnings
-    )
+    interval = _number(environ, "SLACK_MESSAGE_INTERVAL_SECONDS", 1.0, bounds=(0, 60), notes=notes)
+    try:
+        tz = resolve_timezone(timezone)
+    except ConfigError:
+        notes.append(
+            f"TIMEZONE={_shown(timezone)} is not a known IANA time zone name (such as "
+            "Asia/Seoul); times are shown in UTC"
+        )
+        timezone, tz = "UTC", dt.UTC
+    for note in notes:
+        logger.warning(
+            json.dumps({"message": "configuration warning", "warning": note}, ensure_ascii=False)
+        )
 
     return Settings(
         webhook_url=url,
@@ -128,12 +166,13 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         icon_emoji=_get(environ, "SLACK_ICON_EMOJI"),
         alarm_mention=_get(environ, "ALARM_MENTION"),
         timezone=timezone,
-        tz=resolve_timezone(timezone),
+        tz=tz,
         language=language,
         log_level=log_level,
         digest_threshold=int(digest_threshold),
         message_interval=interval,
-        warnings=tuple(warnings),
+        webhook_allowed_hosts=allowed_hosts,
+        notes=tuple(notes),
     )
 
 
@@ -143,7 +182,7 @@ def _number(
     default: float,
     *,
     bounds: tuple[float, float],
-    warnings: list[str],
+    notes: list[str],
     whole: bool = False,
 ) -> float:
     """A numeric tuning setting; a bad value falls back to the default with a warning, because
@@ -158,7 +197,9 @@ def _number(
         value = float("nan")
     if not (low <= value <= high) or (whole and not value.is_integer()):
         kind = "a whole number" if whole else "a number"
-        warnings.append(f"{name}={raw!r} is not {kind} from {low:g} to {high:g}; using {default:g}")
+        notes.append(
+            f"{name}={_shown(raw)} is not {kind} from {low:g} to {high:g}; using {default:g}"
+        )
         return default
     return value
 
@@ -197,10 +238,11 @@ def resolve_webhook_url(
             f"could not read SSM parameter {name!r} ({SSM_VARIABLE}): {type(exc).__name__}: {exc}"
         ) from None
     value = str(((response or {}).get("Parameter") or {}).get("Value") or "").strip()
-    if not _is_http_url(value):
+    problem = webhook_url_problem(value, settings.webhook_allowed_hosts)
+    if problem is not None:
         raise ConfigError(
-            f"SSM parameter {name!r} ({SSM_VARIABLE}) does not hold an https:// webhook URL "
-            "(the value is not shown)"
+            f"SSM parameter {name!r} ({SSM_VARIABLE}) does not hold a usable webhook URL: it "
+            f"{problem} (the value is not shown)"
         )
     _ssm_cache[name] = value
     return value

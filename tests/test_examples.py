@@ -74,7 +74,7 @@ mock_provider "aws" {{
     defaults = {{ partition = "aws", dns_suffix = "amazonaws.com" }}
   }}
   mock_data "aws_region" {{
-    defaults = {{ name = {region} }}
+    defaults = {{ name = {region}, endpoint = {endpoint} }}
   }}
   mock_data "aws_iam_policy_document" {{
     defaults = {{ json = {policy} }}
@@ -187,6 +187,7 @@ def _test_file(scenario: Scenario) -> str:
 
     return TEST_FILE.format(
         region=_hcl(REGION),
+        endpoint=_hcl(f"ec2.{REGION}.amazonaws.com"),
         policy=_hcl(POLICY_JSON),
         ami_lookup=_hcl(LOOKED_UP_AMI_ID),
         topic_arn=_hcl(TOPIC_ARN),
@@ -216,10 +217,19 @@ def _copy_example(example: str, workdir: Path) -> Path:
             ".terraform", ".terraform.lock.hcl", "build", "*.tfstate*", "terraform.tfvars", "tests"
         ),
     )
-    main_tf = target / "main.tf"
-    text = main_tf.read_text()
-    assert text.count('source = "../.."') == 1, f'{example}: expected one `source = "../.."`'
-    main_tf.write_text(text.replace('source = "../.."', f"source = {json.dumps(str(REPO_ROOT))}"))
+    sources = 0
+    for tf_file in sorted(target.glob("*.tf")):
+        text = tf_file.read_text()
+        sources += text.count('source = "../..')
+        # "../.." is the repository root, "../../modules/..." a submodule in it.
+        tf_file.write_text(
+            re.sub(
+                r'source = "\.\./\.\.(/[^"]*)?"',
+                lambda match: f"source = {json.dumps(str(REPO_ROOT) + (match.group(1) or ''))}",
+                text,
+            )
+        )
+    assert sources >= 1, f'{example}: expected a `source = "../.."`'
     return target
 
 
@@ -261,8 +271,23 @@ class ExamplePlans:
     mocked: Plan
 
 
-def _plan_example(example: str, workdir: Path, env: Mapping[str, str]) -> ExamplePlans:
-    copy = _copy_example(example, workdir)
+# Servers added to a copy of new-ec2-instance the way its README says: copy server-web.tf to
+# server-<name>.tf and replace every "web" in it with <name>.
+EXTRA_SERVERS = ("api", "batch-1")
+COPIED = "new-ec2-instance+copies"
+
+
+def _add_servers(copy: Path) -> None:
+    template = (copy / "server-web.tf").read_text()
+    for server in EXTRA_SERVERS:
+        (copy / f"server-{server}.tf").write_text(template.replace("web", server))
+
+
+def _plan_example(name: str, workdir: Path, env: Mapping[str, str]) -> ExamplePlans:
+    example = name.split("+", 1)[0]
+    copy = _copy_example(example, workdir / name)
+    if name == COPIED:
+        _add_servers(copy)
     (copy / "provider_override.tf").write_text(PROVIDER_OVERRIDE)
     (copy / "tests").mkdir()
     (copy / "tests" / "plan.tftest.hcl").write_text(_test_file(SCENARIOS[example]))
@@ -295,7 +320,7 @@ def _plan_example(example: str, workdir: Path, env: Mapping[str, str]) -> Exampl
     if result.returncode != 0 or set(plans) != {"real", "mocked"}:
         details = "\n".join(problems) or result.stderr or result.stdout[-4000:]
         pytest.fail(
-            f"terraform test of examples/{example} failed (exit {result.returncode}):\n{details}"
+            f"terraform test of examples/{name} failed (exit {result.returncode}):\n{details}"
         )
     return ExamplePlans(real=plans["real"], mocked=plans["mocked"])
 
@@ -305,8 +330,9 @@ def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ExamplePlans]:
     """All examples planned once, side by side (each plan mostly waits on its own provider)."""
     env = terraform_env()
     workdir = tmp_path_factory.mktemp("examples")
-    with ThreadPoolExecutor(max_workers=len(EXAMPLES)) as pool:
-        futures = {name: pool.submit(_plan_example, name, workdir, env) for name in EXAMPLES}
+    planned = (*EXAMPLES, COPIED)
+    with ThreadPoolExecutor(max_workers=len(planned)) as pool:
+        futures = {name: pool.submit(_plan_example, name, workdir, env) for name in planned}
         return {name: future.result() for name, future in futures.items()}
 
 
@@ -321,7 +347,7 @@ def _environment(function: Mapping[str, Any]) -> Mapping[str, str]:
 def test_ec2_cpu_alarm_watches_cpu_at_80_percent_over_one_minute(
     plans: dict[str, ExamplePlans],
 ) -> None:
-    cpu = plans["ec2-cpu-alarm"].real.alarms()["alarm-to-slack-web-cpu"]
+    cpu = plans["ec2-cpu-alarm"].real.alarms()["alarm-to-slack/web/cpu"]
 
     assert cpu["namespace"] == "AWS/EC2"
     assert cpu["metric_name"] == "CPUUtilization"
@@ -334,10 +360,13 @@ def test_ec2_cpu_alarm_watches_cpu_at_80_percent_over_one_minute(
 @pytest.mark.terraform
 def test_ec2_cpu_alarm_reports_a_dead_server(plans: dict[str, ExamplePlans]) -> None:
     alarms = plans["ec2-cpu-alarm"].real.alarms()
-    status = alarms["alarm-to-slack-web-status-check"]
+    status = alarms["alarm-to-slack/web/status-check"]
 
-    assert set(alarms) == {"alarm-to-slack-web-cpu", "alarm-to-slack-web-status-check"} | {
-        name for name in alarms if name.endswith("-failure-queue-not-empty")
+    assert set(alarms) == {
+        "alarm-to-slack/web/cpu",
+        "alarm-to-slack/web/status-check",
+        "alarm-to-slack/failure-queue-not-empty",
+        "alarm-to-slack/function-health",
     }
     assert status["metric_name"] == "StatusCheckFailed"
     assert status["dimensions"] == {"InstanceId": INSTANCE_ID}
@@ -367,7 +396,7 @@ def test_ec2_cpu_alarm_notifies_the_topic_that_feeds_the_inbox(
 ) -> None:
     mocked = plans["ec2-cpu-alarm"].mocked
 
-    for name in ("alarm-to-slack-web-cpu", "alarm-to-slack-web-status-check"):
+    for name in ("alarm-to-slack/web/cpu", "alarm-to-slack/web/status-check"):
         alarm = mocked.alarms()[name]
         assert alarm["alarm_actions"] == [TOPIC_ARN], name
         assert alarm["ok_actions"] == [TOPIC_ARN], name
@@ -422,7 +451,7 @@ def test_new_instance_has_detailed_monitoring_imdsv2_and_an_encrypted_root_volum
     assert instance["instance_type"] == "t3.micro"
     assert instance["metadata_options"][0]["http_tokens"] == "required"
     assert instance["root_block_device"][0]["encrypted"] is True
-    assert instance["tags"]["Name"] == "alarm-to-slack-app"
+    assert instance["tags"]["Name"] == "alarm-to-slack-web"
 
 
 @pytest.mark.terraform
@@ -439,7 +468,7 @@ def test_new_instance_is_under_the_alarms_in_the_same_apply(
     plans: dict[str, ExamplePlans],
 ) -> None:
     example = plans["new-ec2-instance"]
-    names = ("alarm-to-slack-app-cpu", "alarm-to-slack-app-status-check")
+    names = ("alarm-to-slack/web/cpu", "alarm-to-slack/web/status-check")
 
     # Real provider: the instance does not exist yet, so its ID is known only after apply.
     for name in names:
@@ -447,11 +476,57 @@ def test_new_instance_is_under_the_alarms_in_the_same_apply(
             True,
             {"InstanceId": True},
         ), name
-    # Mocked provider: the instance gets an ID at plan time, and the alarms carry that ID.
+    # Mocked provider: the instance gets an ID at plan time, and the alarms carry that ID and
+    # notify the shared notifier's topic.
     for name in names:
         alarm = example.mocked.alarms()[name]
         assert alarm["dimensions"] == {"InstanceId": INSTANCE_ID}, name
         assert alarm["alarm_actions"] == [TOPIC_ARN], name
+        assert alarm["ok_actions"] == [TOPIC_ARN], name
+
+
+@pytest.mark.terraform
+def test_new_instance_server_alarms_keep_the_module_defaults(
+    plans: dict[str, ExamplePlans],
+) -> None:
+    alarms = plans["new-ec2-instance"].real.alarms()
+    cpu = alarms["alarm-to-slack/web/cpu"]
+    status = alarms["alarm-to-slack/web/status-check"]
+
+    assert (cpu["metric_name"], cpu["statistic"], cpu["threshold"]) == (
+        "CPUUtilization",
+        "Average",
+        80,
+    )
+    assert (cpu["period"], cpu["evaluation_periods"]) == (60, 1)
+    assert (status["metric_name"], status["treat_missing_data"]) == (
+        "StatusCheckFailed",
+        "breaching",
+    )
+    assert (status["period"], status["evaluation_periods"]) == (60, 2)
+
+
+@pytest.mark.terraform
+def test_copying_the_server_file_adds_servers_without_collisions(
+    plans: dict[str, ExamplePlans],
+) -> None:
+    servers = ("web", *EXTRA_SERVERS)
+    for plan in (plans[COPIED].real, plans[COPIED].mocked):
+        instances = plan.of_type("aws_instance")
+        assert sorted(instance["tags"]["Name"] for instance in instances) == sorted(
+            f"alarm-to-slack-{server}" for server in servers
+        )
+        # One notifier for all of them: one function, one topic, one queue.
+        for shared in ("aws_lambda_function", "aws_sns_topic", "aws_sqs_queue"):
+            assert len(plan.of_type(shared)) == len(plans["new-ec2-instance"].real.of_type(shared))
+        names = [alarm["alarm_name"] for alarm in plan.of_type("aws_cloudwatch_metric_alarm")]
+        assert len(names) == len(set(names)), f"duplicate alarm names: {sorted(names)}"
+        for server in servers:
+            for check in ("cpu", "status-check"):
+                assert f"alarm-to-slack/{server}/{check}" in names
+    for server in servers:
+        alarm = plans[COPIED].mocked.alarms()[f"alarm-to-slack/{server}/cpu"]
+        assert alarm["alarm_actions"] == [TOPIC_ARN], server
 
 
 # --- direct-to-lambda ---------------------------------------------------------------------------
@@ -475,19 +550,19 @@ def test_direct_to_lambda_has_no_topic_and_alarms_invoke_the_function(
     alarms = {
         name: alarm
         for name, alarm in example.mocked.alarms().items()
-        if not name.endswith("-failure-queue-not-empty")
+        if name not in ("alarm-to-slack/failure-queue-not-empty", "alarm-to-slack/function-health")
     }
     assert set(alarms) == {
-        "alarm-to-slack-alb-target-5xx",
-        "alarm-to-slack-web-cpu",
-        "alarm-to-slack-web-status-check",
+        "alarm-to-slack/alb-target-5xx",
+        "alarm-to-slack/web/cpu",
+        "alarm-to-slack/web/status-check",
     }
     for name, alarm in alarms.items():
         assert alarm["alarm_actions"] == [FUNCTION_ARN], name
         assert alarm["ok_actions"] == [FUNCTION_ARN], name
     permission = example.mocked.one("aws_lambda_permission")
     assert (
-        permission["source_arn"] == f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:alarm-to-slack-*"
+        permission["source_arn"] == f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:alarm-to-slack/*"
     )
 
 
@@ -503,7 +578,7 @@ def test_direct_to_lambda_reads_the_webhook_from_ssm(plans: dict[str, ExamplePla
 def test_direct_to_lambda_generic_alarm_counts_target_5xx(
     plans: dict[str, ExamplePlans],
 ) -> None:
-    alarm = plans["direct-to-lambda"].real.alarms()["alarm-to-slack-alb-target-5xx"]
+    alarm = plans["direct-to-lambda"].real.alarms()["alarm-to-slack/alb-target-5xx"]
 
     assert (alarm["namespace"], alarm["metric_name"]) == (
         "AWS/ApplicationELB",

@@ -131,10 +131,17 @@ def test_module_readme_tables_match_variables_and_outputs() -> None:
 
 
 @pytest.mark.parametrize(
-    "example", ["ec2-cpu-alarm", "new-ec2-instance", "direct-to-lambda"], ids=str
+    "example",
+    [
+        "examples/ec2-cpu-alarm",
+        "examples/new-ec2-instance",
+        "examples/direct-to-lambda",
+        "modules/ec2-alarms",
+    ],
+    ids=str,
 )
 def test_example_readme_tables_match_the_example(example: str) -> None:
-    readme = REPO_ROOT / "examples" / example / "README.md"
+    readme = REPO_ROOT / example / "README.md"
     current = readme.read_text(encoding="utf-8")
     wanted = readme_tables.render(current, readme.parent)
     assert current == wanted, f"{readme} tables drifted from the example's .tf files: `make docs`"
@@ -230,7 +237,8 @@ def test_missing_markers_are_an_error(fixture_module: Path) -> None:
 
 
 def test_readme_relative_links_point_at_existing_files() -> None:
-    for readme in [REPO_ROOT / "README.md", *sorted(REPO_ROOT.glob("examples/*/README.md"))]:
+    readmes = [*REPO_ROOT.glob("examples/*/README.md"), *REPO_ROOT.glob("modules/*/README.md")]
+    for readme in [REPO_ROOT / "README.md", *sorted(readmes)]:
         text = readme.read_text(encoding="utf-8")
         for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
             if re.match(r"^[a-z]+:", target):
@@ -259,8 +267,8 @@ def test_readme_lists_every_example() -> None:
 META_ARGUMENTS = {"source", "version", "providers", "count", "for_each", "depends_on"}
 
 
-def _module_variable_types() -> dict[str, str]:
-    return {var.name: var.type for var in readme_tables.load_variables(REPO_ROOT / "variables.tf")}
+def _module_variable_types(module_dir: Path = REPO_ROOT) -> dict[str, str]:
+    return {var.name: var.type for var in readme_tables.load_variables(module_dir / "variables.tf")}
 
 
 def _object_attributes(type_expression: str) -> set[str]:
@@ -282,6 +290,7 @@ def _check_arguments(arguments: dict[str, object], types: dict[str, str], where:
 
 def test_readme_hcl_snippets_use_real_module_inputs() -> None:
     types = _module_variable_types()
+    submodule_types = _module_variable_types(REPO_ROOT / "modules" / "ec2-alarms")
     options = hcl2.SerializationOptions(
         with_comments=False, explicit_blocks=False, strip_string_quotes=True
     )
@@ -291,17 +300,24 @@ def test_readme_hcl_snippets_use_real_module_inputs() -> None:
     for number, snippet in enumerate(snippets, start=1):
         parsed = hcl2.loads(snippet, serialization_options=options)
         where = f"README hcl snippet {number}"
+        module_outputs = {
+            output.name for output in readme_tables.load_outputs(REPO_ROOT / "outputs.tf")
+        }
+        for block in parsed.pop("output", []):
+            for name, body in block.items():
+                value = str(body["value"])
+                match = re.fullmatch(r"\$\{module\.[a-z_]+\.([a-z_]+)\}", value)
+                assert match, f"{where}: output {name} re-exports {value}, not a module output"
+                assert match.group(1) in module_outputs, f"{where}: no module output {value}"
         modules = parsed.pop("module", [])
         for block in modules:
             for body in block.values():
-                _check_arguments(body, types, where)
+                is_submodule = "modules/ec2-alarms" in str(body.get("source", ""))
+                _check_arguments(body, submodule_types if is_submodule else types, where)
         _check_arguments(parsed, types, where)
 
 
-def test_readme_message_preview_is_what_make_run_prints() -> None:
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    documented = re.search(r"```text\n(.*?)```", readme, re.S)
-    assert documented is not None, "the README lost its message preview"
+def _make_run_preview(*args: str) -> list[str]:
     env = {
         key: value
         for key, value in os.environ.items()
@@ -310,17 +326,38 @@ def test_readme_message_preview_is_what_make_run_prints() -> None:
     env.update(TIMEZONE="Asia/Seoul", MESSAGE_LANGUAGE="ko", NO_COLOR="1")
 
     result = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "scripts" / "run_local.py")],
+        [sys.executable, str(REPO_ROOT / "scripts" / "run_local.py"), *args],
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
     )
-    lines = result.stdout.splitlines()
+    return result.stdout.splitlines()
+
+
+def test_readme_message_preview_is_what_make_run_prints() -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    documented = re.search(r"```text\n(.*?)```", readme, re.S)
+    assert documented is not None, "the README lost its message preview"
+    lines = _make_run_preview()
     start = next(i for i, line in enumerate(lines) if "Slack would show" in line) + 2
     end = next(i for i, line in enumerate(lines) if "CloudWatch" in line and i >= start)
     assert "\n".join(lines[start : end + 1]) + "\n" == documented.group(1), (
         "the README's message preview differs from `TIMEZONE=Asia/Seoul MESSAGE_LANGUAGE=ko"
         " make run`: update the README"
     )
+
+
+def test_readme_digest_preview_is_what_make_run_prints_for_the_storm_batch() -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    documented = re.search(r"```text\n(┃ 🚨 알람 5건.*?)```", readme, re.S)
+    assert documented is not None, "the README lost its digest preview"
+    lines = _make_run_preview("--event", "examples/events/sqs-storm-batch.json")
+    start = next(i for i, line in enumerate(lines) if "Slack would show" in line) + 2
+    end = next(i for i, line in enumerate(lines) if "JSON payload" in line) - 1
+    shown = "\n".join(line for line in lines[start:end] if line.strip())
+    assert (
+        shown + "\n"
+        == "\n".join(line for line in documented.group(1).splitlines() if line.strip()) + "\n"
+    ), "the README's digest preview differs from make run: update the README"
