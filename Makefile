@@ -10,6 +10,7 @@ CHECKOV_VENV ?= .venv-checkov
 PY := $(VENV)/bin/python
 BUILD := build
 EVENT ?=
+SCENARIO ?=
 PYTEST_ARGS ?=
 
 export PYTHONDONTWRITEBYTECODE := 1
@@ -62,8 +63,8 @@ fmt: venv ## Format Python and Terraform sources
 	TF_CLI_CONFIG_FILE= terraform fmt -recursive
 
 # Only Python: the handler and the fake Slack need the standard library, not .venv.
-run: ## Feed a sample alarm (or EVENT=path.json) through the real handler; fake Slack unless SLACK_WEBHOOK_URL is set
-	$(PYTHON) scripts/run_local.py $(if $(EVENT),--event "$(EVENT)")
+run: ## Feed a sample alarm (or EVENT=path.json) through the real handler; fake Slack unless SLACK_WEBHOOK_URL is set; SCENARIO=alarm-then-ok plays Slack app mode
+	$(PYTHON) scripts/run_local.py $(if $(EVENT),--event "$(EVENT)") $(if $(SCENARIO),--scenario "$(SCENARIO)")
 
 bench: require-terraform venv ## Print speed, size and fault-soak figures
 	$(PY) bench/run.py

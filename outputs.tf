@@ -92,3 +92,13 @@ output "lambda_role_policy_json" {
   description = "The permissions the function's role needs, as an IAM policy document: the module's inline policy, or, with create_role = false, what the existing role must allow."
   value       = data.aws_iam_policy_document.lambda.json
 }
+
+output "state_table_name" {
+  description = "Name of the DynamoDB table that keeps Slack app mode's state (each alarm's message, delivered records); null in webhook mode."
+  value       = one(aws_dynamodb_table.state[*].name)
+}
+
+output "state_table_arn" {
+  description = "ARN of the Slack app mode state table; null in webhook mode."
+  value       = one(aws_dynamodb_table.state[*].arn)
+}
