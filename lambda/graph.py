@@ -1,0 +1,391 @@
+"""The alarm's metric as a picture: GetMetricWidgetImage widget JSON (pure) and its PNG (I/O).
+
+`widget_for` builds the MetricWidget JSON from an Alarm without touching the network;
+`render_png` is the only function here that calls AWS, and it imports boto3 itself, so the
+webhook path (which never draws graphs) does not pay for boto3 at cold start.
+Widget structure: https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/
+CloudWatch-Metric-Widget-Structure.html
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+
+from alarm import Alarm, MetricQuery
+
+# typing costs cold-start time and is only needed by type checkers.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+# Three hours show the run-up to most incidents without squashing a 1-minute metric flat.
+DEFAULT_WINDOW_SECONDS = 3 * 3600
+MIN_WINDOW_SECONDS = 10 * 60
+MAX_WINDOW_SECONDS = 7 * 24 * 3600
+# A window of fewer points than this is a stub (a 1-day-period alarm in a 3-hour window has
+# none): widen it to this many periods.
+MIN_PERIODS_SHOWN = 10
+DEFAULT_WIDTH = 800
+DEFAULT_HEIGHT = 400
+# The API draws at most 100 metrics and expressions per graph.
+MAX_METRICS = 100
+TITLE_LIMIT = 120
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+THRESHOLD_COLOR = "#d62728"
+STATE_COLORS = {"ALARM": "#d62728", "OK": "#2ca02c", "INSUFFICIENT_DATA": "#7f7f7f"}
+
+# CloudWatch's SNS payloads spell statistics in upper case (AVERAGE, SAMPLE_COUNT); the widget
+# wants the API's spelling. Extended statistics (p99, tm90, TM(10%:90%), IQM ...) pass through.
+_STATISTICS = {
+    "average": "Average",
+    "sum": "Sum",
+    "minimum": "Minimum",
+    "maximum": "Maximum",
+    "samplecount": "SampleCount",
+}
+# comparison operator -> (symbol for the label, shading side of the threshold line)
+_COMPARISONS = {
+    "GreaterThanOrEqualToThreshold": (">=", "above"),
+    "GreaterThanThreshold": (">", "above"),
+    "LessThanThreshold": ("<", "below"),
+    "LessThanOrEqualToThreshold": ("<=", "below"),
+}
+# Metric-math ids: a lower-case letter, then letters, digits and underscores.
+_METRIC_ID = re.compile(r"^[a-z][A-Za-z0-9_]*$")
+
+
+class GraphError(Exception):
+    """The graph could not be drawn or delivered; `reason` is a short, loggable code.
+
+    reason is one of: throttled, permission_denied, invalid_widget, unavailable, bad_image,
+    upload_failed, error. The message never holds a token or an upload URL.
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+# --- pure: the widget -----------------------------------------------------------------------
+
+
+def normalize_statistic(value: str | None) -> str | None:
+    """AVERAGE -> Average, SAMPLE_COUNT -> SampleCount; extended statistics unchanged."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    return _STATISTICS.get(text.lower().replace("_", ""), text)
+
+
+def _seconds(value: str | None) -> int | None:
+    """A positive whole number of seconds from AWS's text ("60", "300.0"); None otherwise."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    if not math.isfinite(number) or number <= 0 or number > 10**9 or not number.is_integer():
+        return None
+    return int(number)
+
+
+def _number(value: str | None) -> float | int | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    if not math.isfinite(number):
+        return None
+    return int(number) if number.is_integer() and abs(number) < 1e15 else number
+
+
+def utc_offset(tz: dt.tzinfo, at: dt.datetime) -> str:
+    """The zone's offset at `at` in the widget's `timezone` form: +HHMM or -HHMM (e.g. +0900).
+
+    Taken at the state-change time, so a graph of a summer alarm uses summer time.
+    """
+    offset = at.astimezone(tz).utcoffset() or dt.timedelta(0)
+    sign = "-" if offset < dt.timedelta(0) else "+"
+    minutes = abs(int(offset.total_seconds())) // 60
+    return f"{sign}{minutes // 60:02d}{minutes % 60:02d}"
+
+
+def _iso_utc(moment: dt.datetime) -> str:
+    """2024-05-14T07:21:04.987Z: the absolute form the widget's start/end and annotations take."""
+    utc = moment.astimezone(dt.UTC)
+    return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
+
+
+def _relative(seconds: int) -> str:
+    """-PT3H, -PT90M: an ISO 8601 duration back from now (used when the alarm has no time)."""
+    if seconds % 3600 == 0:
+        return f"-PT{seconds // 3600}H"
+    if seconds % 60 == 0:
+        return f"-PT{seconds // 60}M"
+    return f"-PT{seconds}S"
+
+
+def _metric_line(
+    namespace: str | None,
+    metric_name: str | None,
+    dimensions: tuple[tuple[str, str], ...],
+    options: dict[str, Any],
+) -> list[Any] | None:
+    """["Namespace", "Metric", "Dim", "Value", ..., {options}]; None without namespace/name."""
+    if not namespace or not metric_name:
+        return None
+    line: list[Any] = [namespace, metric_name]
+    for name, value in dimensions:
+        line += [name, value]
+    line.append({key: value for key, value in options.items() if value is not None})
+    return line
+
+
+def _query_line(query: MetricQuery, *, anomaly: bool) -> list[Any] | None:
+    """One entry of a metric-math or anomaly-detection alarm as a widget metrics line."""
+    metric_id = query.id if query.id and _METRIC_ID.match(query.id) else None
+    # ReturnData false means "an input of the expression, not a line on the alarm's graph";
+    # the console hides those lines too. An anomaly alarm's band and metric both show.
+    hidden = query.return_data is False and not anomaly
+    if query.expression:
+        if metric_id is None:
+            return None  # an expression without a usable id cannot be drawn reliably
+        options: dict[str, Any] = {
+            "expression": query.expression,
+            "id": metric_id,
+            "label": query.label,
+            "period": _seconds(query.period),
+        }
+        if hidden:
+            options["visible"] = False
+        return [{key: value for key, value in options.items() if value is not None}]
+    options = {
+        "id": metric_id,
+        "stat": normalize_statistic(query.statistic),
+        "period": _seconds(query.period),
+        "label": query.label,
+    }
+    if hidden:
+        options["visible"] = False
+    return _metric_line(query.namespace, query.metric_name, query.dimensions, options)
+
+
+def _metrics(alarm: Alarm) -> tuple[list[list[Any]], int | None] | None:
+    """The widget's metrics lines and the period to draw; None when there is nothing to draw."""
+    period = _seconds(alarm.period)
+    if alarm.metric_name:
+        line = _metric_line(
+            alarm.namespace,
+            alarm.metric_name,
+            alarm.dimensions,
+            {"stat": normalize_statistic(alarm.statistic), "period": period},
+        )
+        return ([line], period) if line is not None else None
+    if not alarm.metrics or len(alarm.metrics) > MAX_METRICS:
+        return None
+    anomaly = alarm.alarm_type == "anomaly-detection"
+    lines = []
+    for query in alarm.metrics:
+        line = _query_line(query, anomaly=anomaly)
+        if line is None:
+            return None  # a half-drawn metric-math graph would show the wrong thing
+        lines.append(line)
+    if period is None:
+        period = next((p for p in (_seconds(q.period) for q in alarm.metrics) if p), None)
+    return lines, period
+
+
+def _threshold_annotation(alarm: Alarm) -> dict[str, Any] | None:
+    """The threshold as a horizontal line, shaded on the breaching side; not for bands."""
+    if alarm.alarm_type == "anomaly-detection" or alarm.threshold_metric_id:
+        return None
+    value = _number(alarm.threshold)
+    if value is None:
+        return None
+    symbol, fill = _COMPARISONS.get(alarm.comparison or "", (None, None))
+    shown = alarm.threshold if alarm.threshold is not None else str(value)
+    annotation: dict[str, Any] = {
+        "value": value,
+        "label": f"{symbol} {shown}" if symbol else f"threshold {shown}",
+        "color": THRESHOLD_COLOR,
+    }
+    if fill:
+        annotation["fill"] = fill
+    return annotation
+
+
+def _state_time(alarm: Alarm) -> dt.datetime | None:
+    if not alarm.timestamp:
+        return None
+    from message import parse_timestamp  # noqa: PLC0415 - one parser for every timestamp
+
+    return parse_timestamp(alarm.timestamp)
+
+
+def _resolve_tz(tz: dt.tzinfo | str) -> dt.tzinfo:
+    if isinstance(tz, dt.tzinfo):
+        return tz
+    from settings import ConfigError, resolve_timezone  # noqa: PLC0415
+
+    try:
+        return resolve_timezone(tz)
+    except ConfigError:
+        return dt.UTC  # a display setting never stops a graph; settings already validated it
+
+
+def effective_window(window_seconds: int, period: int | None) -> int:
+    """The window actually drawn: the setting, widened to show at least MIN_PERIODS_SHOWN."""
+    window = max(MIN_WINDOW_SECONDS, min(MAX_WINDOW_SECONDS, int(window_seconds)))
+    if period:
+        window = max(window, period * MIN_PERIODS_SHOWN)
+    return window
+
+
+def widget_for(
+    alarm: Alarm,
+    *,
+    tz: dt.tzinfo | str = "UTC",
+    window_seconds: int = DEFAULT_WINDOW_SECONDS,
+    width: int = DEFAULT_WIDTH,
+    height: int = DEFAULT_HEIGHT,
+    now: dt.datetime | None = None,
+) -> dict[str, Any] | None:
+    """The GetMetricWidgetImage MetricWidget for an alarm, or None when there is no graph.
+
+    Single-metric, metric-math and anomaly-detection alarms get their own metric(s) with the
+    alarm's statistic and period, the threshold as a horizontal line (an anomaly alarm shows
+    its band instead), a vertical line at the state change and the `window_seconds` before it.
+    Composite alarms, plain-text and unknown records get None: a composite has no metric of
+    its own, and its children's definitions are not in the event.
+    """
+    if alarm.kind != "alarm" or alarm.alarm_rule or alarm.alarm_type == "composite":
+        return None
+    drawn = _metrics(alarm)
+    if drawn is None:
+        return None
+    lines, period = drawn
+    zone = _resolve_tz(tz)
+    window = effective_window(window_seconds, period)
+    changed_at = _state_time(alarm)
+    widget: dict[str, Any] = {
+        "metrics": lines,
+        "view": "timeSeries",
+        "stacked": False,
+        "width": max(1, min(2000, int(width))),
+        "height": max(1, min(2000, int(height))),
+        "legend": {"position": "bottom"},
+    }
+    title = alarm.name or "CloudWatch alarm"
+    widget["title"] = title if len(title) <= TITLE_LIMIT else title[: TITLE_LIMIT - 1] + "…"
+    if alarm.region:
+        # The metric's own region: the function may run elsewhere (a cross-region topic).
+        widget["region"] = alarm.region
+    if period:
+        widget["period"] = period
+    if alarm.metric_name:
+        statistic = normalize_statistic(alarm.statistic)
+        if statistic:
+            widget["stat"] = statistic
+    annotations: dict[str, list[dict[str, Any]]] = {}
+    threshold = _threshold_annotation(alarm)
+    if threshold is not None:
+        annotations["horizontal"] = [threshold]
+    if changed_at is not None:
+        # A small margin after the change keeps the vertical line off the right edge.
+        margin = max(period or 60, window // 12)
+        widget["start"] = _iso_utc(changed_at - dt.timedelta(seconds=window))
+        widget["end"] = _iso_utc(changed_at + dt.timedelta(seconds=margin))
+        marker: dict[str, Any] = {"value": _iso_utc(changed_at), "label": alarm.state or "change"}
+        if alarm.state in STATE_COLORS:
+            marker["color"] = STATE_COLORS[alarm.state]
+        annotations["vertical"] = [marker]
+        widget["timezone"] = utc_offset(zone, changed_at)
+    else:
+        widget["start"] = _relative(window)
+        widget["timezone"] = utc_offset(zone, now or dt.datetime.now(dt.UTC))
+    if annotations:
+        widget["annotations"] = annotations
+    return widget
+
+
+def widget_json(widget: dict[str, Any]) -> str:
+    """The MetricWidget parameter: compact JSON (the API takes at most 100 KB)."""
+    return json.dumps(widget, ensure_ascii=False, separators=(",", ":"))
+
+
+# --- I/O: the PNG -----------------------------------------------------------------------------
+
+_THROTTLED = frozenset(
+    {"Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"}
+)
+_DENIED = frozenset(
+    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnrecognizedClient"}
+)
+_INVALID = frozenset(
+    {"InvalidParameterValue", "InvalidParameterInput", "InvalidParameterCombination",
+     "MissingParameter", "ValidationError"}
+)  # fmt: skip
+
+_client: Any = None
+
+
+def _default_client() -> Any:  # noqa: ANN401 - a boto3 client has no importable type
+    """One CloudWatch client per container; boto3 is imported here only."""
+    global _client  # noqa: PLW0603 - created once per container by design
+    if _client is None:
+        import boto3  # noqa: PLC0415
+        from botocore.config import Config  # noqa: PLC0415
+
+        # One quick retry at most: a graph is a bonus, never a reason to hold up delivery.
+        _client = boto3.client(
+            "cloudwatch",
+            config=Config(
+                connect_timeout=3,
+                read_timeout=10,
+                retries={"max_attempts": 2, "mode": "standard"},
+            ),
+        )
+    return _client
+
+
+def _classify(exc: Exception) -> tuple[str, str]:
+    response = getattr(exc, "response", None)
+    error = response.get("Error", {}) if isinstance(response, dict) else {}
+    code = str(error.get("Code") or "")
+    detail = str(error.get("Message") or exc)[:300]
+    if code in _THROTTLED:
+        return "throttled", f"GetMetricWidgetImage throttled ({code}): {detail}"
+    if code in _DENIED:
+        return "permission_denied", (
+            f"GetMetricWidgetImage denied ({code}): the function's role needs "
+            f"cloudwatch:GetMetricWidgetImage: {detail}"
+        )
+    if code in _INVALID:
+        return "invalid_widget", f"GetMetricWidgetImage refused the widget ({code}): {detail}"
+    name = type(exc).__name__
+    if name in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"):
+        return "unavailable", f"GetMetricWidgetImage unreachable: {name}: {detail}"
+    return "error", f"GetMetricWidgetImage failed: {code or name}: {detail}"
+
+
+def render_png(widget: dict[str, Any], client: Any = None) -> bytes:  # noqa: ANN401
+    """Draw the widget with cloudwatch:GetMetricWidgetImage; the PNG bytes, or GraphError."""
+    try:
+        cloudwatch = client if client is not None else _default_client()
+        response = cloudwatch.get_metric_widget_image(
+            MetricWidget=widget_json(widget), OutputFormat="png"
+        )
+    except Exception as exc:  # any failure is the graph's, never the caller's
+        reason, message = _classify(exc)
+        raise GraphError(reason, message) from exc
+    image = response.get("MetricWidgetImage") if isinstance(response, dict) else None
+    if not isinstance(image, bytes | bytearray) or not bytes(image).startswith(PNG_SIGNATURE):
+        raise GraphError("bad_image", "GetMetricWidgetImage did not return a PNG image")
+    return bytes(image)
