@@ -65,6 +65,10 @@ class _Attempt:
         self.retry_after = retry_after
 
 
+# The public name, for other transports that build attempts (slack_api.py).
+Attempt = _Attempt
+
+
 def redact(text: str, url: str) -> str:
     """Remove the webhook URL (and its secret path) from text that may be logged."""
     from urllib.parse import urlsplit  # noqa: PLC0415 - cheap; imported with urllib.request
@@ -188,11 +192,36 @@ def post_to_slack(
     (the Lambda's remaining time minus a margin); None means only the policy bounds it.
     `sleep`, `clock` and `random` are injectable so tests need no real waiting.
     """
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return send_with_retries(
+        lambda timeout: _attempt(url, body, timeout),
+        policy=policy,
+        deadline=deadline,
+        sleep=sleep,
+        clock=clock,
+        random=random,
+    )
+
+
+def send_with_retries(
+    attempt: Callable[[float], _Attempt],
+    *,
+    policy: RetryPolicy = DEFAULT_POLICY,
+    deadline: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    random: Callable[[], float] | None = None,
+) -> Delivery:
+    """Call `attempt(timeout)` until it succeeds, fails permanently, or time or tries run out.
+
+    The retry, backoff, Retry-After and deadline rules shared by every Slack transport (the
+    webhook here, the Web API in slack_api.py). An attempt succeeds when it has a 2xx status
+    and no error.
+    """
     if random is None:
         import random as random_module  # noqa: PLC0415 - deferred like urllib.request
 
         random = random_module.random
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     attempts = 0
     last: _Attempt | None = None
     while attempts < policy.max_attempts:
@@ -203,8 +232,8 @@ def post_to_slack(
                 return _failed("out_of_time", attempts, last)
             timeout = min(timeout, remaining)
         attempts += 1
-        last = _attempt(url, body, timeout)
-        if last.status is not None and 200 <= last.status < 300:
+        last = attempt(timeout)
+        if last.error is None and last.status is not None and 200 <= last.status < 300:
             return Delivery(
                 delivered=True, outcome="delivered", attempts=attempts, status=last.status
             )
