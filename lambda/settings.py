@@ -11,10 +11,19 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from routing import Route
+
 LANGUAGES = ("en", "ko")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 URL_VARIABLE = "SLACK_WEBHOOK_URL"
 SSM_VARIABLE = "SLACK_WEBHOOK_SSM_PARAMETER"
+# Slack app mode (bot token, Web API, state in DynamoDB).
+TOKEN_VARIABLE = "SLACK_BOT_TOKEN_SSM_PARAMETER"  # noqa: S105 - a variable name, not a token
+CHANNEL_ID_VARIABLE = "SLACK_CHANNEL_ID"
+ROUTES_VARIABLE = "SLACK_ROUTES"
+STATE_TABLE_VARIABLE = "SLACK_STATE_TABLE"
+API_URL_VARIABLE = "SLACK_API_BASE_URL"
+DEFAULT_API_BASE_URL = "https://slack.com/api/"
 
 
 class ConfigError(Exception):
@@ -35,6 +44,19 @@ class Settings:
     tz: dt.tzinfo = field(default=dt.UTC, compare=False)
     language: str = "en"
     log_level: str = "INFO"
+    # Slack app mode: set when bot_token_ssm_parameter is.
+    bot_token_ssm_parameter: str | None = None
+    channel_id: str | None = None
+    routes: tuple[Route, ...] = ()
+    reply_broadcast: bool = False
+    state_table: str | None = None
+    state_ttl_days: int = 30
+    api_base_url: str = DEFAULT_API_BASE_URL
+
+    @property
+    def app_mode(self) -> bool:
+        """True when posting with a bot token through the Web API (not a webhook)."""
+        return self.bot_token_ssm_parameter is not None
 
 
 def _get(environ: Mapping[str, str], name: str) -> str | None:
@@ -86,14 +108,21 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     """Read and validate the environment; raise ConfigError with a clear message on bad input."""
     url = _get(environ, URL_VARIABLE)
     parameter = _get(environ, SSM_VARIABLE)
+    token_parameter = _get(environ, TOKEN_VARIABLE)
     if url and parameter:
         raise ConfigError(
             f"both {URL_VARIABLE} and {SSM_VARIABLE} are set; set exactly one of them"
         )
-    if not url and not parameter:
+    if token_parameter and (url or parameter):
+        raise ConfigError(
+            f"{TOKEN_VARIABLE} (Slack app mode) and a webhook ({URL_VARIABLE} or "
+            f"{SSM_VARIABLE}) are both set; set exactly one of them"
+        )
+    if not url and not parameter and not token_parameter:
         raise ConfigError(
             f"no Slack webhook configured: set {URL_VARIABLE} to the webhook URL or "
-            f"{SSM_VARIABLE} to the name of an SSM SecureString parameter that holds it"
+            f"{SSM_VARIABLE} to the name of an SSM SecureString parameter that holds it "
+            f"(or, for Slack app mode, {TOKEN_VARIABLE} to the parameter holding the bot token)"
         )
     if url and not _is_http_url(url):
         # The value itself is a secret: never echo it.
@@ -109,6 +138,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         raise ConfigError(f"LOG_LEVEL={log_level!r} is not one of: {', '.join(LOG_LEVELS)}")
     timezone = _get(environ, "TIMEZONE") or "UTC"
 
+    app = _app_settings(environ) if token_parameter else {}
+
     return Settings(
         webhook_url=url,
         webhook_ssm_parameter=parameter,
@@ -120,7 +151,63 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         tz=resolve_timezone(timezone),
         language=language,
         log_level=log_level,
+        bot_token_ssm_parameter=token_parameter,
+        **app,
     )
+
+
+def _app_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The Slack app mode settings; routing is imported only here (webhook mode never pays)."""
+    from routing import RouteError, is_channel, parse_routes  # noqa: PLC0415
+
+    channel_id = _get(environ, CHANNEL_ID_VARIABLE)
+    if not channel_id:
+        raise ConfigError(
+            f"{CHANNEL_ID_VARIABLE} is required in Slack app mode: the channel ID (e.g. "
+            "C0123456789) for alarms that no route matches"
+        )
+    if not is_channel(channel_id):
+        raise ConfigError(
+            f"{CHANNEL_ID_VARIABLE}={channel_id!r} is not a channel ID such as C0123456789"
+        )
+    try:
+        routes = parse_routes(_get(environ, ROUTES_VARIABLE))
+    except RouteError as exc:
+        raise ConfigError(f"{ROUTES_VARIABLE}: {exc}") from None
+    broadcast = (_get(environ, "SLACK_REPLY_BROADCAST") or "false").lower()
+    if broadcast not in ("true", "false"):
+        raise ConfigError(f"SLACK_REPLY_BROADCAST={broadcast!r} must be true or false")
+    ttl = _get(environ, "SLACK_STATE_TTL_DAYS") or "30"
+    if not ttl.isdigit() or not 1 <= int(ttl) <= 3650:
+        raise ConfigError(f"SLACK_STATE_TTL_DAYS={ttl!r} must be a whole number of days, 1-3650")
+    api_url = _get(environ, API_URL_VARIABLE) or DEFAULT_API_BASE_URL
+    if not is_allowed_api_url(api_url):
+        raise ConfigError(
+            f"{API_URL_VARIABLE}={api_url!r} must be {DEFAULT_API_BASE_URL} or a loopback "
+            "http:// URL (a local fake Web API for tests)"
+        )
+    return {
+        "channel_id": channel_id,
+        "routes": routes,
+        "reply_broadcast": broadcast == "true",
+        "state_table": _get(environ, STATE_TABLE_VARIABLE),
+        "state_ttl_days": int(ttl),
+        "api_base_url": api_url,
+    }
+
+
+def is_allowed_api_url(url: str) -> bool:
+    """Slack's own https API, or a loopback http URL (a fake Web API in tests and `make run`)."""
+    from urllib.parse import urlsplit  # noqa: PLC0415
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return False
+    if parts.scheme == "https":
+        return host == "slack.com"
+    return parts.scheme == "http" and host in ("127.0.0.1", "localhost", "::1")
 
 
 _ssm_cache: dict[str, str] = {}
@@ -164,6 +251,39 @@ def resolve_webhook_url(
         )
     _ssm_cache[name] = value
     return value
+
+
+def resolve_bot_token(
+    settings: Settings, *, ssm_client_factory: Callable[[], Any] | None = None
+) -> str:
+    """The Slack bot token from its SSM SecureString (decrypted, cached per container)."""
+    name = settings.bot_token_ssm_parameter
+    if not name:
+        raise ConfigError(f"set {TOKEN_VARIABLE} for Slack app mode")
+    cached = _ssm_cache.get(name)
+    if cached is not None:
+        return cached
+    client = (ssm_client_factory or _default_ssm_client)()
+    try:
+        response = client.get_parameter(Name=name, WithDecryption=True)
+    except Exception as exc:
+        raise ConfigError(
+            f"could not read SSM parameter {name!r} ({TOKEN_VARIABLE}): {type(exc).__name__}: {exc}"
+        ) from None
+    value = str(((response or {}).get("Parameter") or {}).get("Value") or "").strip()
+    if not value.startswith(("xoxb-", "xoxp-")) or any(c.isspace() for c in value):
+        raise ConfigError(
+            f"SSM parameter {name!r} ({TOKEN_VARIABLE}) does not hold a Slack bot token "
+            "(xoxb-...; the value is not shown)"
+        )
+    _ssm_cache[name] = value
+    return value
+
+
+def forget_ssm_value(name: str | None) -> None:
+    """Drop one cached value, so a token fixed in SSM is read again on the next invocation."""
+    if name:
+        _ssm_cache.pop(name, None)
 
 
 def clear_ssm_cache() -> None:

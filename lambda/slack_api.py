@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from settings import is_allowed_api_url
 from slack import DEFAULT_POLICY, Attempt, Delivery, RetryPolicy, send_with_retries
 
 # typing costs cold-start time and is only needed by type checkers.
@@ -113,20 +114,6 @@ class ApiResult:
         return CONFIGURATION_ERRORS.get(self.error or "")
 
 
-def is_allowed_base_url(url: str) -> bool:
-    """Slack's own https API, or a loopback http URL (a fake Web API in tests and `make run`)."""
-    from urllib.parse import urlsplit  # noqa: PLC0415
-
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-    except ValueError:
-        return False
-    if parts.scheme == "https" and host == "slack.com":
-        return True
-    return parts.scheme == "http" and host in ("127.0.0.1", "localhost", "::1")
-
-
 def _classify(status: int, data: object, retry_after: float | None) -> Attempt:
     if not isinstance(data, dict):
         return Attempt(status, f"HTTP {status}: not a JSON object", retryable=status >= 500)
@@ -149,7 +136,7 @@ class SlackApi:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if not is_allowed_base_url(base_url):
+        if not is_allowed_api_url(base_url):
             raise ValueError("the Slack API base URL must be https://slack.com/api/ or loopback")
         self._token = token
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"

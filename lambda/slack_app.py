@@ -1,0 +1,435 @@
+"""Slack app mode: one alert, one place. Post on ALARM, update in place and reply on OK.
+
+The state (which message belongs to which alarm) is a StateStore (state.py); the Web API is a
+SlackApi (slack_api.py). The payload rendering here is pure; SlackApp does the I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from alarm import Alarm
+from message import HEADER_LIMIT, STATE_STYLES, escape, parse_timestamp, truncate
+from settings import Settings
+from slack_api import TOKEN_ERRORS, ApiResult, SlackApi
+from state import AlarmMessage, DigestRecord, StateStore
+
+# typing costs cold-start time and is only needed by type checkers.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+logger = logging.getLogger("alarm_to_slack")
+
+OK_EMOJI, OK_COLOR = STATE_STYLES["OK"]
+# chat.postMessage takes these from a webhook payload; username/icon_emoji would need the
+# chat:write.customize scope, so app mode leaves them out.
+MESSAGE_KEYS = ("text", "blocks", "attachments")
+
+APP_LABELS = {
+    "en": {
+        "resolved_after": "Resolved after {duration}",
+        "resolved": "Resolved",
+        "still_open": "{open} still open",
+        "all_resolved": "all resolved",
+        "units": ("d", "h", "min", "s"),
+        "joiner": " ",
+    },
+    "ko": {
+        "resolved_after": "{duration} 만에 해결됨",
+        "resolved": "해결됨",
+        "still_open": "{open}개 미해결",
+        "all_resolved": "모두 해결됨",
+        "units": ("일", "시간", "분", "초"),
+        "joiner": "",
+    },
+}
+
+
+# --- pure rendering -----------------------------------------------------------------------
+
+
+def format_duration(seconds: float, language: str = "en") -> str:
+    """A short human duration: 45 s, 8 min, 1 h 5 min, 2 d 3 h (Korean: 45초, 8분, 1시간 5분)."""
+    labels = APP_LABELS.get(language, APP_LABELS["en"])
+    day, hour, minute, second = labels["units"]
+    space = labels["joiner"]
+    total = max(0, round(seconds))
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        parts = [(days, day), (hours, hour)]
+    elif hours:
+        parts = [(hours, hour), (minutes, minute)]
+    elif minutes:
+        parts = [(minutes, minute)]
+    else:
+        parts = [(secs, second)]
+    return " ".join(f"{value}{space}{unit}" for value, unit in parts if value or len(parts) == 1)
+
+
+def resolved_label(since: str | None, resolved_at: str | None, language: str = "en") -> str:
+    """ "Resolved after 8 min" when both times are known, else "Resolved"."""
+    labels = APP_LABELS.get(language, APP_LABELS["en"])
+    start = parse_timestamp(since) if since else None
+    end = parse_timestamp(resolved_at) if resolved_at else None
+    if start is None or end is None or end < start:
+        return labels["resolved"]
+    duration = format_duration((end - start).total_seconds(), language)
+    return labels["resolved_after"].replace("{duration}", duration)
+
+
+def _header_blocks(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    blocks = list(payload.get("blocks") or [])
+    for attachment in payload.get("attachments") or []:
+        blocks += attachment.get("blocks") or []
+    return [b for b in blocks if b.get("type") == "header"]
+
+
+def resolved_payload(
+    original: dict[str, Any], ok: Alarm, since: str | None, settings: Settings
+) -> dict[str, Any]:
+    """The original ALARM message turned green and marked resolved; its details are kept."""
+    label = resolved_label(since, ok.timestamp, settings.language)
+    payload = json.loads(json.dumps(original))  # a deep copy: the original stays as stored
+    name = escape(ok.name or "")
+    payload["text"] = truncate(f"{OK_EMOJI} *{label}*: {name}", 3000)
+    for attachment in payload.get("attachments") or []:
+        attachment["color"] = OK_COLOR
+    for header in _header_blocks(payload)[:1]:
+        header["text"]["text"] = truncate(f"{OK_EMOJI} {label}: {ok.name or ''}", HEADER_LIMIT)
+    return payload
+
+
+def digest_progress_payload(digest: DigestRecord, language: str = "en") -> dict[str, Any]:
+    """The digest's first message with "→ 12 still open" (or "→ all resolved") added."""
+    labels = APP_LABELS.get(language, APP_LABELS["en"])
+    remaining = len(digest.open_alarms)
+    progress = (
+        labels["still_open"].replace("{open}", str(remaining))
+        if remaining
+        else labels["all_resolved"]
+    )
+    payload = json.loads(json.dumps(digest.payload))
+    headers = _header_blocks(payload)
+    if headers:
+        text = headers[0]["text"]["text"]
+        headers[0]["text"]["text"] = truncate(f"{text} → {progress}", HEADER_LIMIT)
+    payload["text"] = truncate(f"{payload.get('text') or ''} → {progress}", 3000)
+    if not remaining:
+        for attachment in payload.get("attachments") or []:
+            attachment["color"] = OK_COLOR
+    return payload
+
+
+def alarm_key(alarm: Alarm) -> str | None:
+    """What identifies an alarm across notifications: its ARN (None for text messages)."""
+    if alarm.kind != "alarm":
+        return None
+    if alarm.arn:
+        return alarm.arn
+    if alarm.name:
+        return f"{alarm.account or '?'}:{alarm.region or '?'}:{alarm.name}"
+    return None
+
+
+# --- I/O ----------------------------------------------------------------------------------
+
+
+class ChannelPacer:
+    """At most one chat.postMessage per `interval` seconds per channel (Slack's limit)."""
+
+    def __init__(
+        self,
+        interval: float = 1.0,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.interval = interval
+        self.sleep = sleep
+        self.clock = clock
+        self._last: dict[str, float] = {}
+
+    def wait(self, channel: str) -> None:
+        last = self._last.get(channel)
+        if last is not None:
+            delay = last + self.interval - self.clock()
+            if delay > 0:
+                self.sleep(delay)
+        self._last[channel] = self.clock()
+
+
+@dataclass(frozen=True)
+class Posted:
+    """The outcome of delivering one notification in app mode: safe to log."""
+
+    delivered: bool
+    outcome: str
+    channel: str | None = None
+    ts: str | None = None
+    thread_ts: str | None = None
+    error: str | None = None
+
+
+def _log(level: int, **fields: object) -> None:
+    logger.log(level, json.dumps(fields, ensure_ascii=False, default=str))
+
+
+class SlackApp:
+    """Delivers alarm messages and digests through the Web API, keeping one place per alarm."""
+
+    def __init__(
+        self,
+        api: SlackApi,
+        store: StateStore,
+        settings: Settings,
+        *,
+        pacer: ChannelPacer | None = None,
+        on_token_error: Callable[[], None] | None = None,
+    ) -> None:
+        self.api = api
+        self.store = store
+        self.settings = settings
+        self.pacer = pacer or ChannelPacer(sleep=api.sleep, clock=api.clock)
+        self.on_token_error = on_token_error
+
+    # --- Web API calls with logging -------------------------------------------------------
+
+    def _post(
+        self,
+        channel: str,
+        payload: dict[str, Any],
+        *,
+        deadline: float | None,
+        thread_ts: str | None = None,
+        broadcast: bool = False,
+    ) -> ApiResult:
+        arguments = {key: payload[key] for key in MESSAGE_KEYS if key in payload}
+        arguments["channel"] = channel
+        if thread_ts:
+            arguments["thread_ts"] = thread_ts
+            if broadcast:
+                arguments["reply_broadcast"] = True
+        self.pacer.wait(channel)
+        return self._checked("chat.postMessage", channel, arguments, deadline)
+
+    def _update(
+        self, channel: str, ts: str, payload: dict[str, Any], *, deadline: float | None
+    ) -> ApiResult:
+        arguments = {key: payload[key] for key in MESSAGE_KEYS if key in payload}
+        arguments.update(channel=channel, ts=ts)
+        return self._checked("chat.update", channel, arguments, deadline)
+
+    def _checked(
+        self, method: str, channel: str, arguments: dict[str, Any], deadline: float | None
+    ) -> ApiResult:
+        result = self.api.call(method, arguments, deadline=deadline)
+        if result.ok:
+            return result
+        fields: dict[str, object] = {
+            "message": "slack api error",
+            "method": method,
+            "channel": channel,
+            "error": result.error,
+            "outcome": result.delivery.outcome,
+            "attempts": result.delivery.attempts,
+            "http_status": result.delivery.status,
+        }
+        if result.hint:
+            fields["what_to_do"] = result.hint
+        for key in ("needed", "provided"):
+            if isinstance((result.response or {}).get(key), str):
+                fields[key] = result.response[key]
+        _log(logging.WARNING if result.message_gone else logging.ERROR, **fields)
+        if result.error in TOKEN_ERRORS and self.on_token_error is not None:
+            self.on_token_error()
+        return result
+
+    # --- state, never fatal ---------------------------------------------------------------
+
+    def _state(self, action: str, call: Callable[[], Any]) -> Any:  # noqa: ANN401
+        """A state read or write; a failure is logged and degrades to "no state" (never drops
+        the alert: at worst a message is not threaded)."""
+        try:
+            return call()
+        except Exception as exc:
+            _log(
+                logging.ERROR,
+                message="state store error",
+                action=action,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+            return None
+
+    # --- delivery -------------------------------------------------------------------------
+
+    def deliver_alarm(
+        self, alarm: Alarm, payload: dict[str, Any], channel: str, *, deadline: float | None
+    ) -> Posted:
+        """One alarm's message: new post, thread reply, or resolve in place (see module doc)."""
+        key = alarm_key(alarm)
+        record = self._state("get", lambda: self.store.get_message(key)) if key else None
+        is_open = record is not None and record.state != "OK"
+        if key is None or not is_open:
+            return self._post_new(alarm, key, payload, channel, deadline=deadline)
+        if alarm.state == "OK":
+            return self._resolve(alarm, key, payload, record, deadline=deadline)
+        return self._reply_while_open(alarm, key, payload, record, deadline=deadline)
+
+    def _post_new(
+        self,
+        alarm: Alarm,
+        key: str | None,
+        payload: dict[str, Any],
+        channel: str,
+        *,
+        deadline: float | None,
+    ) -> Posted:
+        result = self._post(channel, payload, deadline=deadline)
+        if not result.ok:
+            return Posted(False, result.delivery.outcome, channel, error=result.error)
+        if key is not None and result.ts:
+            message = AlarmMessage(
+                alarm_key=key,
+                channel=result.channel or channel,
+                ts=result.ts,
+                state=alarm.state or "",
+                since=alarm.timestamp,
+                payload=payload,
+            )
+            self._state("put", lambda: self.store.put_message(message))
+        return Posted(True, "posted", result.channel or channel, result.ts)
+
+    def _reply_while_open(
+        self,
+        alarm: Alarm,
+        key: str,
+        payload: dict[str, Any],
+        record: AlarmMessage,
+        *,
+        deadline: float | None,
+    ) -> Posted:
+        """ALARM (or INSUFFICIENT_DATA) again while the message is open: into its thread."""
+        result = self._post(record.channel, payload, deadline=deadline, thread_ts=record.ts)
+        if result.message_gone:
+            return self._post_new(alarm, key, payload, record.channel, deadline=deadline)
+        if not result.ok:
+            return Posted(False, result.delivery.outcome, record.channel, error=result.error)
+        if alarm.state and alarm.state != record.state:
+            updated = replace(record, state=alarm.state)
+            self._state("put", lambda: self.store.put_message(updated))
+        return Posted(True, "replied", record.channel, result.ts, thread_ts=record.ts)
+
+    def _resolve(
+        self,
+        alarm: Alarm,
+        key: str,
+        payload: dict[str, Any],
+        record: AlarmMessage,
+        *,
+        deadline: float | None,
+    ) -> Posted:
+        """OK for an open message: the OK goes into its thread, the message turns resolved."""
+        broadcast = self.settings.reply_broadcast
+        reply = self._post(
+            record.channel, payload, deadline=deadline, thread_ts=record.ts, broadcast=broadcast
+        )
+        if reply.message_gone:
+            # The message (or the digest) was deleted: the OK still reaches the channel.
+            posted = self._post_new(alarm, key, payload, record.channel, deadline=deadline)
+            return replace(posted, outcome="posted_after_message_gone")
+        if not reply.ok:
+            return Posted(False, reply.delivery.outcome, record.channel, error=reply.error)
+        closed = replace(record, state="OK")
+        self._state("put", lambda: self.store.put_message(closed))
+        if record.digest:
+            self._update_digest(key, record, deadline=deadline)
+        else:
+            original = record.payload or payload
+            update = self._update(
+                record.channel,
+                record.ts,
+                resolved_payload(original, alarm, record.since, self.settings),
+                deadline=deadline,
+            )
+            if update.message_gone and not broadcast:
+                # Cannot mark it resolved (too old, or not ours to edit): say it in the channel.
+                fallback = self._post(record.channel, payload, deadline=deadline)
+                if fallback.ok:
+                    return Posted(True, "posted_after_update_failed", record.channel, fallback.ts)
+        return Posted(True, "resolved", record.channel, reply.ts, thread_ts=record.ts)
+
+    def _update_digest(self, key: str, record: AlarmMessage, *, deadline: float | None) -> None:
+        digest = self._state(
+            "resolve_in_digest",
+            lambda: self.store.resolve_in_digest(record.channel, record.ts, key),
+        )
+        if digest is None:
+            return
+        self._update(
+            digest.channel,
+            digest.ts,
+            digest_progress_payload(digest, self.settings.language),
+            deadline=deadline,
+        )
+
+    def deliver_digest(
+        self,
+        parts: list[tuple[dict[str, Any], list[Alarm]]],
+        channel: str,
+        counts: dict[str, int],
+        *,
+        deadline: float | None,
+    ) -> list[Posted]:
+        """A storm digest: its parts are posted once; every alarm in it points at the first
+        part, so their OKs reply in its thread and update its count of open alarms."""
+        outcomes: list[Posted] = []
+        first: ApiResult | None = None
+        every_alarm: list[Alarm] = []
+        for payload, alarms in parts:
+            result = self._post(channel, payload, deadline=deadline)
+            outcomes.append(
+                Posted(result.ok, "posted", result.channel or channel, result.ts)
+                if result.ok
+                else Posted(False, result.delivery.outcome, channel, error=result.error)
+            )
+            if result.ok and first is None:
+                first = result
+            every_alarm += alarms
+        if first is None or not first.ts:
+            return outcomes
+        where = first.channel or channel
+        open_keys = set()
+        for alarm in every_alarm:
+            key = alarm_key(alarm)
+            if key is None:
+                continue
+            if alarm.state == "OK":
+                self._resolve_elsewhere(alarm, key, deadline=deadline)
+                open_keys.discard(key)
+                continue
+            open_keys.add(key)
+            pointer = AlarmMessage(key, where, first.ts, alarm.state or "", alarm.timestamp)
+            self._state("put", lambda p=pointer: self.store.put_message(replace(p, digest=True)))
+        digest = DigestRecord(where, first.ts, parts[0][0], dict(counts), frozenset(open_keys))
+        self._state("put_digest", lambda: self.store.put_digest(digest))
+        return outcomes
+
+    def _resolve_elsewhere(self, alarm: Alarm, key: str, *, deadline: float | None) -> None:
+        """An OK reported in a digest for an alarm whose own message is open: mark it resolved
+        there too (the digest names the OK, so no thread reply)."""
+        record = self._state("get", lambda: self.store.get_message(key))
+        if record is None or record.state == "OK":
+            return
+        self._state("put", lambda: self.store.put_message(replace(record, state="OK")))
+        if record.digest:
+            self._update_digest(key, record, deadline=deadline)
+        elif record.payload is not None:
+            resolved = resolved_payload(record.payload, alarm, record.since, self.settings)
+            self._update(record.channel, record.ts, resolved, deadline=deadline)
