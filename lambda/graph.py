@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import math
 import re
+from dataclasses import dataclass
 
 from alarm import Alarm, MetricQuery
 
@@ -389,3 +390,170 @@ def render_png(widget: dict[str, Any], client: Any = None) -> bytes:  # noqa: AN
     if not isinstance(image, bytes | bytearray) or not bytes(image).startswith(PNG_SIGNATURE):
         raise GraphError("bad_image", "GetMetricWidgetImage did not return a PNG image")
     return bytes(image)
+
+
+# --- delivery: the graph into the alarm's Slack thread ----------------------------------------
+
+# Graphs go with these states only: an OK or INSUFFICIENT_DATA arrives in the thread where the
+# ALARM's graph already is, and every graph is a billed GetMetricWidgetImage call.
+GRAPH_STATES = frozenset({"ALARM"})
+# A storm digest gets graphs for its first few alarms only: they show the shape of the incident;
+# 100 graphs would bury the thread, cost 100+ billed metrics, take ~1 s each (render + upload)
+# and run into GetMetricWidgetImage's 20-requests-per-second account quota.
+MAX_GRAPHS_PER_DIGEST = 3
+# One graph may take at most this long (render + three Slack calls) ...
+GRAPH_TIME_BUDGET_SECONDS = 8.0
+# ... and is not started with less time than this left before the invocation's deadline.
+MIN_SECONDS_FOR_A_GRAPH = 3.0
+
+_FILENAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class GraphOutcome:
+    """What happened to one alarm's graph: safe to log (no token, no upload URL).
+
+    reason: posted, no_graph (shape without a graph), state (not an ALARM), out_of_time,
+    a GraphError reason (throttled, permission_denied, invalid_widget, unavailable, bad_image,
+    error), or upload_failed (error then names the Slack step and error code).
+    """
+
+    posted: bool
+    reason: str
+    file_id: str | None = None
+    error: str | None = None
+
+
+def wants_graph(alarm: Alarm) -> bool:
+    """An ALARM of a metric alarm (single, math, anomaly): the ones that get a picture."""
+    return alarm.kind == "alarm" and alarm.state in GRAPH_STATES and widget_for(alarm) is not None
+
+
+def graphs_for_digest(alarms: list[Alarm], limit: int = MAX_GRAPHS_PER_DIGEST) -> list[Alarm]:
+    """The alarms of a digest that get a graph: the first `limit` that want one, in order."""
+    chosen: list[Alarm] = []
+    for alarm in alarms:
+        if len(chosen) >= limit:
+            break
+        if wants_graph(alarm):
+            chosen.append(alarm)
+    return chosen
+
+
+def graph_filename(alarm: Alarm) -> str:
+    """prod-web-1-cpu-20240514T072104Z.png: readable, safe in any file system and URL."""
+    name = _FILENAME_UNSAFE.sub("-", alarm.name or "alarm").strip("-.")[:80] or "alarm"
+    changed_at = _state_time(alarm)
+    stamp = f"-{changed_at.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}" if changed_at else ""
+    return f"{name}{stamp}.png"
+
+
+def _alt_text(alarm: Alarm, widget: dict[str, Any]) -> str:
+    metric = alarm.metric_name or "the alarm's metrics"
+    text = f"Graph of {metric} for alarm {alarm.name or '?'}"
+    horizontal = widget.get("annotations", {}).get("horizontal") or []
+    if horizontal:
+        text += f", threshold {horizontal[0]['label']}"
+    if alarm.timestamp:
+        text += f", state changed to {alarm.state} at {alarm.timestamp}"
+    return text
+
+
+def _log_outcome(alarm: Alarm, outcome: GraphOutcome, seconds: float) -> GraphOutcome:
+    import logging  # noqa: PLC0415 - loaded by the handler already
+
+    quiet = outcome.posted or outcome.reason in ("no_graph", "state")
+    level = logging.INFO if quiet else logging.WARNING
+    fields = {
+        "message": "slack graph",
+        "alarm_name": alarm.name,
+        "state": alarm.state,
+        "outcome": outcome.reason,
+        "file_id": outcome.file_id,
+        "error": outcome.error,
+        "seconds": round(seconds, 3),
+    }
+    logging.getLogger("alarm_to_slack").log(level, json.dumps(fields, ensure_ascii=False))
+    return outcome
+
+
+def post_graph(
+    alarm: Alarm,
+    channel: str,
+    thread_ts: str | None,
+    *,
+    api: Any,  # noqa: ANN401 - slack_api.SlackApi, imported lazily
+    tz: dt.tzinfo | str = "UTC",
+    window_seconds: int = DEFAULT_WINDOW_SECONDS,
+    deadline: float | None = None,
+    client: Any = None,  # noqa: ANN401 - a boto3 CloudWatch client (tests pass a fake)
+    render: Any = None,  # noqa: ANN401 - Callable[[dict, Any], bytes]; render_png by default
+) -> GraphOutcome:
+    """Draw the alarm's graph and share it in the thread of its Slack message; never raises.
+
+    Call it after the alarm's message was posted (channel + ts known), never before: the text
+    comes first. Every failure (throttling, permissions, upload) is logged and returned, so the
+    record's delivery stands and the other alarms are not held up. One graph takes at most
+    GRAPH_TIME_BUDGET_SECONDS and none starts with less than MIN_SECONDS_FOR_A_GRAPH left.
+    """
+    started = api.clock()
+    try:
+        outcome = _post_graph(
+            alarm,
+            channel,
+            thread_ts,
+            api=api,
+            tz=tz,
+            window_seconds=window_seconds,
+            deadline=deadline,
+            client=client,
+            render=render or render_png,
+        )
+    except GraphError as exc:
+        outcome = GraphOutcome(False, exc.reason, error=str(exc))
+    except Exception as exc:  # a graph bug must never cost the alert its delivery
+        outcome = GraphOutcome(False, "error", error=f"{type(exc).__name__}: {exc}"[:300])
+    return _log_outcome(alarm, outcome, api.clock() - started)
+
+
+def _post_graph(
+    alarm: Alarm,
+    channel: str,
+    thread_ts: str | None,
+    *,
+    api: Any,  # noqa: ANN401
+    tz: dt.tzinfo | str,
+    window_seconds: int,
+    deadline: float | None,
+    client: Any,  # noqa: ANN401
+    render: Any,  # noqa: ANN401
+) -> GraphOutcome:
+    if alarm.kind != "alarm" or alarm.state not in GRAPH_STATES:
+        return GraphOutcome(False, "state")
+    now = api.clock()
+    budget_end = now + GRAPH_TIME_BUDGET_SECONDS
+    if deadline is not None:
+        if deadline - now < MIN_SECONDS_FOR_A_GRAPH:
+            return GraphOutcome(False, "out_of_time")
+        budget_end = min(budget_end, deadline)
+    widget = widget_for(alarm, tz=tz, window_seconds=window_seconds)
+    if widget is None:
+        return GraphOutcome(False, "no_graph")
+    image = render(widget, client)
+    from slack_files import upload_file  # noqa: PLC0415 - app mode only
+
+    upload = upload_file(
+        api,
+        channel=channel,
+        thread_ts=thread_ts,
+        filename=graph_filename(alarm),
+        title=widget["title"],
+        content=image,
+        alt_text=_alt_text(alarm, widget),
+        deadline=budget_end,
+    )
+    if not upload.ok:
+        return GraphOutcome(
+            False, "upload_failed", upload.file_id, f"{upload.step}: {upload.error}"
+        )
+    return GraphOutcome(True, "posted", upload.file_id)
