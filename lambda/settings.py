@@ -24,6 +24,10 @@ ROUTES_VARIABLE = "SLACK_ROUTES"
 STATE_TABLE_VARIABLE = "SLACK_STATE_TABLE"
 API_URL_VARIABLE = "SLACK_API_BASE_URL"
 DEFAULT_API_BASE_URL = "https://slack.com/api/"
+GRAPHS_VARIABLE = "SLACK_GRAPHS"
+GRAPH_WINDOW_VARIABLE = "SLACK_GRAPH_WINDOW_MINUTES"
+DEFAULT_GRAPH_WINDOW_MINUTES = 180
+GRAPH_WINDOW_RANGE = (10, 10080)  # 10 minutes to 7 days
 
 
 class ConfigError(Exception):
@@ -52,6 +56,10 @@ class Settings:
     state_table: str | None = None
     state_ttl_days: int = 30
     api_base_url: str = DEFAULT_API_BASE_URL
+    # Metric graphs in Slack app mode (graph.py): a display setting, so a bad value never
+    # stops delivery; it falls back to the default with a warning.
+    graphs: bool = False
+    graph_window_minutes: int = DEFAULT_GRAPH_WINDOW_MINUTES
 
     @property
     def app_mode(self) -> bool:
@@ -153,7 +161,33 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         log_level=log_level,
         bot_token_ssm_parameter=token_parameter,
         **app,
+        **(_graph_settings(environ) if token_parameter else {}),
     )
+
+
+def _graph_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+    """SLACK_GRAPHS and SLACK_GRAPH_WINDOW_MINUTES (app mode only). A display setting never
+    stops delivery: a bad value is logged and replaced by the default (graphs off)."""
+    import logging  # noqa: PLC0415 - loaded by the handler already
+
+    log = logging.getLogger("alarm_to_slack")
+    enabled = (_get(environ, GRAPHS_VARIABLE) or "false").lower()
+    if enabled not in ("true", "false"):
+        log.warning("%s=%r is not true or false; graphs are off", GRAPHS_VARIABLE, enabled)
+        enabled = "false"
+    window = _get(environ, GRAPH_WINDOW_VARIABLE) or str(DEFAULT_GRAPH_WINDOW_MINUTES)
+    low, high = GRAPH_WINDOW_RANGE
+    if not window.isdigit() or not low <= int(window) <= high:
+        log.warning(
+            "%s=%r is not a whole number of minutes from %d to %d; using %d",
+            GRAPH_WINDOW_VARIABLE,
+            window,
+            low,
+            high,
+            DEFAULT_GRAPH_WINDOW_MINUTES,
+        )
+        window = str(DEFAULT_GRAPH_WINDOW_MINUTES)
+    return {"graphs": enabled == "true", "graph_window_minutes": int(window)}
 
 
 def _app_settings(environ: Mapping[str, str]) -> dict[str, Any]:
