@@ -557,3 +557,34 @@ def _post_graph(
             False, "upload_failed", upload.file_id, f"{upload.step}: {upload.error}"
         )
     return GraphOutcome(True, "posted", upload.file_id)
+
+
+def post_graphs(
+    jobs: list[tuple[Alarm, str, str | None]],
+    *,
+    api: Any,  # noqa: ANN401 - slack_api.SlackApi
+    tz: dt.tzinfo | str = "UTC",
+    window_seconds: int = DEFAULT_WINDOW_SECONDS,
+    deadline: float | None = None,
+    client: Any = None,  # noqa: ANN401
+    render: Any = None,  # noqa: ANN401
+) -> list[GraphOutcome]:
+    """post_graph for each (alarm, channel, thread_ts), in order, after every text was posted.
+
+    Sequential on purpose: GetMetricWidgetImage allows 20 requests per second per account, and
+    a digest's graphs are capped anyway. Each graph keeps its own budget within `deadline`.
+    """
+    return [
+        post_graph(
+            alarm,
+            channel,
+            thread_ts,
+            api=api,
+            tz=tz,
+            window_seconds=window_seconds,
+            deadline=deadline,
+            client=client,
+            render=render,
+        )
+        for alarm, channel, thread_ts in jobs
+    ]

@@ -346,3 +346,21 @@ def test_a_thread_slack_does_not_know_fails_the_upload(fake: FakeSlackApi, api: 
         api, channel=CHANNEL, thread_ts="1.000001", filename="g.png", title="g", content=PNG
     )
     assert (result.ok, result.step, result.error) == (False, "complete", "thread_not_found")
+
+
+def test_post_graphs_stops_starting_graphs_when_time_runs_out(
+    fake: FakeSlackApi, api: SlackApi, clock: SharedClock
+) -> None:
+    ts = posted_message(api)
+
+    def slow(widget: dict[str, Any], client: Any) -> bytes:
+        clock.sleep(2.0)  # each render takes 2 s of the shared clock
+        return PNG
+
+    deadline = clock() + 5.0
+    jobs = [(replace(alarm_in(), name=f"a{i}"), CHANNEL, ts) for i in range(3)]
+    outcomes = graph.post_graphs(jobs, api=api, deadline=deadline, render=slow)
+    # 5 s left, then 3 s (>= MIN_SECONDS_FOR_A_GRAPH), then 1 s: the third is not started.
+    assert [o.reason for o in outcomes] == ["posted", "posted", "out_of_time"]
+    (message,) = fake.messages(CHANNEL)
+    assert len(message.replies) == 2
