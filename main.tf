@@ -32,6 +32,13 @@ locals {
       TIMEZONE                    = var.timezone
       MESSAGE_LANGUAGE            = var.message_language
       LOG_LEVEL                   = var.lambda_log_level
+      # Slack app mode only (slack_bot_token_ssm_parameter_name).
+      SLACK_BOT_TOKEN_SSM_PARAMETER = var.slack_bot_token_ssm_parameter_name
+      SLACK_CHANNEL_ID              = local.app_mode ? var.slack_channel_id : null
+      SLACK_ROUTES                  = local.app_mode ? local.slack_routes_json : null
+      SLACK_REPLY_BROADCAST         = local.app_mode ? tostring(var.slack_reply_broadcast) : null
+      SLACK_STATE_TABLE             = local.app_mode ? local.state_table_name : null
+      SLACK_STATE_TTL_DAYS          = local.app_mode ? tostring(var.state_table_ttl_days) : null
     } : key => value if value != null
   }
 }

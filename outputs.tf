@@ -57,3 +57,13 @@ output "alarm_names" {
   description = "Names of the alarms the module created, with the same keys as alarm_arns."
   value       = { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.alarm_name }
 }
+
+output "state_table_name" {
+  description = "Name of the DynamoDB table that keeps Slack app mode's state (each alarm's message, delivered records); null in webhook mode."
+  value       = one(aws_dynamodb_table.state[*].name)
+}
+
+output "state_table_arn" {
+  description = "ARN of the Slack app mode state table; null in webhook mode."
+  value       = one(aws_dynamodb_table.state[*].arn)
+}

@@ -124,6 +124,132 @@ variable "lambda_log_level" {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Slack app mode (bot token): several channels, messages resolved in place, threads
+# ---------------------------------------------------------------------------------------------
+
+variable "slack_bot_token_ssm_parameter_name" {
+  description = "Name (or ARN) of an SSM SecureString parameter holding a Slack app's Bot User OAuth Token (xoxb-...). Setting it switches to Slack app mode: routing to several channels, ALARM messages updated in place when resolved, follow-ups in threads, and a DynamoDB table for that state. The function reads the token at cold start; it never enters the environment or the Terraform state. Set exactly one of this, slack_webhook_url and slack_webhook_ssm_parameter_name."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.slack_bot_token_ssm_parameter_name == null || can(regex("^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/.+|/?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*)$", var.slack_bot_token_ssm_parameter_name))
+    error_message = "slack_bot_token_ssm_parameter_name must be a parameter name like /alarm-to-slack/bot-token or a parameter ARN."
+  }
+}
+
+variable "slack_bot_token_ssm_kms_key_arn" {
+  description = "ARN of the customer-managed KMS key that encrypts the bot-token parameter; the role gets kms:Decrypt on it (through SSM only). Null: the AWS-managed aws/ssm key, which needs no grant."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.slack_bot_token_ssm_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.slack_bot_token_ssm_kms_key_arn))
+    error_message = "slack_bot_token_ssm_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
+}
+
+variable "slack_channel_id" {
+  description = "Slack app mode: the channel (ID such as C0123456789, from the channel's details) for alarms that no route matches. Required in app mode."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.slack_channel_id == null || can(regex("^#?[A-Za-z0-9][A-Za-z0-9._-]{0,79}$", coalesce(var.slack_channel_id, "x")))
+    error_message = "slack_channel_id must be a Slack channel ID such as C0123456789."
+  }
+}
+
+variable "slack_routes" {
+  description = <<-EOT
+    Slack app mode: ordered routing rules, first match wins; an alarm no rule matches goes to
+    slack_channel_id. Each rule names channel_id and any of: alarm_name_prefix,
+    alarm_name_regex (Python/RE2 common syntax, searched anywhere in the name), states
+    (["ALARM", "OK", "INSUFFICIENT_DATA"]), accounts (12-digit IDs), regions (e.g.
+    ["eu-west-1"]). Every field given must match. `alarms` / `ec2_instances` entries with a
+    slack_channel_id come first.
+  EOT
+  type = list(object({
+    channel_id        = string
+    alarm_name_prefix = optional(string)
+    alarm_name_regex  = optional(string)
+    states            = optional(list(string))
+    accounts          = optional(list(string))
+    regions           = optional(list(string))
+  }))
+  default = []
+
+  validation {
+    condition     = alltrue([for route in var.slack_routes : can(regex("^#?[A-Za-z0-9][A-Za-z0-9._-]{0,79}$", route.channel_id))])
+    error_message = "slack_routes channel_id must be a Slack channel ID such as C0123456789 (offending routes: ${join(", ", [for index, route in var.slack_routes : tostring(index) if !can(regex("^#?[A-Za-z0-9][A-Za-z0-9._-]{0,79}$", route.channel_id))])})."
+  }
+
+  validation {
+    condition     = alltrue([for route in var.slack_routes : route.alarm_name_regex == null || can(regexall(coalesce(route.alarm_name_regex, "x"), ""))])
+    error_message = "slack_routes alarm_name_regex must be a valid regular expression (offending routes: ${join(", ", [for index, route in var.slack_routes : tostring(index) if route.alarm_name_regex != null && !can(regexall(coalesce(route.alarm_name_regex, "x"), ""))])})."
+  }
+
+  validation {
+    condition     = alltrue([for route in var.slack_routes : route.alarm_name_prefix == null || coalesce(route.alarm_name_prefix, "x") != ""])
+    error_message = "slack_routes alarm_name_prefix must not be empty: leave it out to match every name."
+  }
+
+  validation {
+    condition     = alltrue(flatten([for route in var.slack_routes : [for state in coalesce(route.states, ["OK"]) : contains(["ALARM", "OK", "INSUFFICIENT_DATA"], state)]]))
+    error_message = "slack_routes states may hold ALARM, OK and INSUFFICIENT_DATA only (offending routes: ${join(", ", [for index, route in var.slack_routes : tostring(index) if !alltrue([for state in coalesce(route.states, ["OK"]) : contains(["ALARM", "OK", "INSUFFICIENT_DATA"], state)])])})."
+  }
+
+  validation {
+    condition     = alltrue(flatten([for route in var.slack_routes : [for account in coalesce(route.accounts, ["000000000000"]) : can(regex("^[0-9]{12}$", account))]]))
+    error_message = "slack_routes accounts must be 12-digit AWS account IDs (offending routes: ${join(", ", [for index, route in var.slack_routes : tostring(index) if !alltrue([for account in coalesce(route.accounts, ["000000000000"]) : can(regex("^[0-9]{12}$", account))])])})."
+  }
+
+  validation {
+    condition     = alltrue(flatten([for route in var.slack_routes : [for region in coalesce(route.regions, ["us-east-1"]) : can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]+$", region))]]))
+    error_message = "slack_routes regions must be region codes such as eu-west-1 (offending routes: ${join(", ", [for index, route in var.slack_routes : tostring(index) if !alltrue([for region in coalesce(route.regions, ["us-east-1"]) : can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]+$", region))])])})."
+  }
+
+  validation {
+    condition     = alltrue([for route in var.slack_routes : route.states == null || length(coalesce(route.states, ["x"])) > 0])
+    error_message = "slack_routes states must not be an empty list: leave it out to match every state."
+  }
+}
+
+variable "slack_reply_broadcast" {
+  description = "Slack app mode: also show the OK reply (posted in the alarm's thread) in the channel (reply_broadcast)."
+  type        = bool
+  default     = false
+}
+
+variable "state_table_ttl_days" {
+  description = "Slack app mode: days the state table keeps an alarm's message (to update it and thread under it) and a delivered record's marker. An alarm still open after this long posts a new message on its next change."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.state_table_ttl_days >= 1 && var.state_table_ttl_days <= 3650 && floor(var.state_table_ttl_days) == var.state_table_ttl_days
+    error_message = "state_table_ttl_days must be a whole number of days between 1 and 3650."
+  }
+}
+
+variable "state_table_point_in_time_recovery" {
+  description = "Slack app mode: point-in-time recovery of the state table (continuous backups, 35 days)."
+  type        = bool
+  default     = true
+}
+
+variable "state_table_kms_key_arn" {
+  description = "Slack app mode: customer-managed KMS key ARN for the state table; the role may use it through DynamoDB only. Null: the AWS-managed aws/dynamodb key (the table is KMS-encrypted either way)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.state_table_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.state_table_kms_key_arn))
+    error_message = "state_table_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
 # SNS topic and alarm routing
 # ---------------------------------------------------------------------------------------------
 
@@ -193,7 +319,8 @@ variable "alarms" {
     (and OK / INSUFFICIENT_DATA per notify_on_*). Attributes: namespace, metric_name, threshold
     (required); dimensions ({}), statistic ("Average"), period (60 s), evaluation_periods (1),
     datapoints_to_alarm (null: all), comparison_operator ("GreaterThanOrEqualToThreshold"),
-    treat_missing_data ("missing"), description.
+    treat_missing_data ("missing"), description, slack_channel_id (Slack app mode: the channel
+    for this alarm, ahead of slack_routes).
   EOT
   type = map(object({
     namespace           = string
@@ -207,8 +334,14 @@ variable "alarms" {
     comparison_operator = optional(string, "GreaterThanOrEqualToThreshold")
     treat_missing_data  = optional(string, "missing")
     description         = optional(string)
+    slack_channel_id    = optional(string)
   }))
   default = {}
+
+  validation {
+    condition     = alltrue([for alarm in values(var.alarms) : alarm.slack_channel_id == null || can(regex("^#?[A-Za-z0-9][A-Za-z0-9._-]{0,79}$", alarm.slack_channel_id))])
+    error_message = "alarms slack_channel_id must be a Slack channel ID such as C0123456789 (offending: ${join(", ", [for key, alarm in var.alarms : key if alarm.slack_channel_id != null && !can(regex("^#?[A-Za-z0-9][A-Za-z0-9._-]{0,79}$", coalesce(alarm.slack_channel_id, "x")))])})."
+  }
 
   validation {
     condition     = alltrue([for key in keys(var.alarms) : can(regex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", key))])
@@ -252,7 +385,8 @@ variable "ec2_instances" {
     <name>-<key>-status-check (StatusCheckFailed Maximum >= 1 over status_check_period, 60 s,
     for status_check_evaluation_periods, 2; missing data counts as breaching, so a dead
     instance is reported). 60 s CPU periods need detailed monitoring on the instance.
-    enable_cpu_alarm / enable_status_check_alarm (true) switch either off.
+    enable_cpu_alarm / enable_status_check_alarm (true) switch either off. slack_channel_id
+    (Slack app mode): the channel for both alarms, ahead of slack_routes.
   EOT
   type = map(object({
     instance_id                     = string
@@ -263,8 +397,14 @@ variable "ec2_instances" {
     enable_status_check_alarm       = optional(bool, true)
     status_check_period             = optional(number, 60)
     status_check_evaluation_periods = optional(number, 2)
+    slack_channel_id                = optional(string)
   }))
   default = {}
+
+  validation {
+    condition     = alltrue([for instance in values(var.ec2_instances) : instance.slack_channel_id == null || can(regex("^#?[A-Za-z0-9][A-Za-z0-9._-]{0,79}$", instance.slack_channel_id))])
+    error_message = "ec2_instances slack_channel_id must be a Slack channel ID such as C0123456789 (offending: ${join(", ", [for key, instance in var.ec2_instances : key if instance.slack_channel_id != null && !can(regex("^#?[A-Za-z0-9][A-Za-z0-9._-]{0,79}$", coalesce(instance.slack_channel_id, "x")))])})."
+  }
 
   validation {
     condition     = alltrue([for key in keys(var.ec2_instances) : can(regex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", key))])
