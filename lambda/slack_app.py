@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import json
 import logging
-import time
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from alarm import Alarm
+from alarm import Alarm, Received
+from delivery import Pacer, Sent
+from digest import MessagePart, render_notification
+from grouping import Entry, Notification
 from message import HEADER_LIMIT, STATE_STYLES, escape, parse_timestamp, truncate
 from settings import Settings
+from slack import Delivery
 from slack_api import TOKEN_ERRORS, ApiResult, SlackApi
-from state import AlarmMessage, DigestRecord, StateStore
+from state import BUSY, DONE, AlarmMessage, DigestRecord, StateStore
 
 # typing costs cold-start time and is only needed by type checkers.
 TYPE_CHECKING = False
@@ -141,30 +145,6 @@ def alarm_key(alarm: Alarm) -> str | None:
 # --- I/O ----------------------------------------------------------------------------------
 
 
-class ChannelPacer:
-    """At most one chat.postMessage per `interval` seconds per channel (Slack's limit)."""
-
-    def __init__(
-        self,
-        interval: float = 1.0,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.interval = interval
-        self.sleep = sleep
-        self.clock = clock
-        self._last: dict[str, float] = {}
-
-    def wait(self, channel: str) -> None:
-        last = self._last.get(channel)
-        if last is not None:
-            delay = last + self.interval - self.clock()
-            if delay > 0:
-                self.sleep(delay)
-        self._last[channel] = self.clock()
-
-
 @dataclass(frozen=True)
 class Posted:
     """The outcome of delivering one notification in app mode: safe to log."""
@@ -175,6 +155,25 @@ class Posted:
     ts: str | None = None
     thread_ts: str | None = None
     error: str | None = None
+    attempts: int = 0
+    status: int | None = None
+
+    @staticmethod
+    def of(result: ApiResult, outcome: str, channel: str, **extra: str | None) -> Posted:
+        """The outcome of a notification whose main Web API call was `result`."""
+        return Posted(
+            delivered=result.ok,
+            outcome=outcome if result.ok else result.delivery.outcome,
+            channel=result.channel or channel,
+            ts=result.ts if result.ok else None,
+            error=result.error,
+            attempts=result.delivery.attempts,
+            status=result.delivery.status,
+            **extra,
+        )
+
+    def as_delivery(self) -> Delivery:
+        return Delivery(self.delivered, self.outcome, self.attempts, self.status, self.error)
 
 
 def _log(level: int, **fields: object) -> None:
@@ -190,13 +189,13 @@ class SlackApp:
         store: StateStore,
         settings: Settings,
         *,
-        pacer: ChannelPacer | None = None,
+        pacer: Pacer | None = None,
         on_token_error: Callable[[], None] | None = None,
     ) -> None:
         self.api = api
         self.store = store
         self.settings = settings
-        self.pacer = pacer or ChannelPacer(sleep=api.sleep, clock=api.clock)
+        self.pacer = pacer or Pacer(settings.message_interval, sleep=api.sleep, clock=api.clock)
         self.on_token_error = on_token_error
 
     # --- Web API calls with logging -------------------------------------------------------
@@ -216,8 +215,12 @@ class SlackApp:
             arguments["thread_ts"] = thread_ts
             if broadcast:
                 arguments["reply_broadcast"] = True
-        self.pacer.wait(channel)
-        return self._checked("chat.postMessage", channel, arguments, deadline)
+        if not self.pacer.wait_turn(channel, math.inf if deadline is None else deadline):
+            late = Delivery(False, "out_of_time", 0, error="no time left to try")
+            return ApiResult(late)
+        result = self._checked("chat.postMessage", channel, arguments, deadline)
+        self.pacer.sent(channel, result.delivery)
+        return result
 
     def _update(
         self, channel: str, ts: str, payload: dict[str, Any], *, deadline: float | None
@@ -293,7 +296,7 @@ class SlackApp:
     ) -> Posted:
         result = self._post(channel, payload, deadline=deadline)
         if not result.ok:
-            return Posted(False, result.delivery.outcome, channel, error=result.error)
+            return Posted.of(result, "posted", channel)
         if key is not None and result.ts:
             message = AlarmMessage(
                 alarm_key=key,
@@ -304,7 +307,7 @@ class SlackApp:
                 payload=payload,
             )
             self._state("put", lambda: self.store.put_message(message))
-        return Posted(True, "posted", result.channel or channel, result.ts)
+        return Posted.of(result, "posted", channel)
 
     def _reply_while_open(
         self,
@@ -319,12 +322,10 @@ class SlackApp:
         result = self._post(record.channel, payload, deadline=deadline, thread_ts=record.ts)
         if result.message_gone:
             return self._post_new(alarm, key, payload, record.channel, deadline=deadline)
-        if not result.ok:
-            return Posted(False, result.delivery.outcome, record.channel, error=result.error)
-        if alarm.state and alarm.state != record.state:
+        if result.ok and alarm.state and alarm.state != record.state:
             updated = replace(record, state=alarm.state)
             self._state("put", lambda: self.store.put_message(updated))
-        return Posted(True, "replied", record.channel, result.ts, thread_ts=record.ts)
+        return Posted.of(result, "replied", record.channel, thread_ts=record.ts)
 
     def _resolve(
         self,
@@ -345,7 +346,7 @@ class SlackApp:
             posted = self._post_new(alarm, key, payload, record.channel, deadline=deadline)
             return replace(posted, outcome="posted_after_message_gone")
         if not reply.ok:
-            return Posted(False, reply.delivery.outcome, record.channel, error=reply.error)
+            return Posted.of(reply, "resolved", record.channel)
         closed = replace(record, state="OK")
         self._state("put", lambda: self.store.put_message(closed))
         if record.digest:
@@ -362,8 +363,8 @@ class SlackApp:
                 # Cannot mark it resolved (too old, or not ours to edit): say it in the channel.
                 fallback = self._post(record.channel, payload, deadline=deadline)
                 if fallback.ok:
-                    return Posted(True, "posted_after_update_failed", record.channel, fallback.ts)
-        return Posted(True, "resolved", record.channel, reply.ts, thread_ts=record.ts)
+                    return Posted.of(fallback, "posted_after_update_failed", record.channel)
+        return Posted.of(reply, "resolved", record.channel, thread_ts=record.ts)
 
     def _update_digest(self, key: str, record: AlarmMessage, *, deadline: float | None) -> None:
         digest = self._state(
@@ -394,11 +395,7 @@ class SlackApp:
         every_alarm: list[Alarm] = []
         for payload, alarms in parts:
             result = self._post(channel, payload, deadline=deadline)
-            outcomes.append(
-                Posted(result.ok, "posted", result.channel or channel, result.ts)
-                if result.ok
-                else Posted(False, result.delivery.outcome, channel, error=result.error)
-            )
+            outcomes.append(Posted.of(result, "posted", channel))
             if result.ok and first is None:
                 first = result
             every_alarm += alarms
@@ -433,3 +430,117 @@ class SlackApp:
         elif record.payload is not None:
             resolved = resolved_payload(record.payload, alarm, record.since, self.settings)
             self._update(record.channel, record.ts, resolved, deadline=deadline)
+
+
+# --- the app-mode pipeline stage ----------------------------------------------------------
+
+
+def claim_records(
+    received: list[Received], store: StateStore, *, lease_seconds: float
+) -> tuple[list[Received], list[Received]]:
+    """Idempotency: (records to deliver, records another invocation is delivering right now).
+
+    Records delivered before (a Lambda or SQS redelivery) are in neither list: they are
+    acknowledged without posting. A record without an event id is always delivered. A state
+    store failure delivers the record: a duplicate message is better than a lost alert.
+    """
+    fresh: list[Received] = []
+    busy: list[Received] = []
+    for record in received:
+        if not record.event_id:
+            fresh.append(record)
+            continue
+        try:
+            claim = store.claim(record.event_id, lease_seconds=lease_seconds)
+        except Exception as exc:
+            _log(
+                logging.ERROR,
+                message="state store error",
+                action="claim",
+                error=f"{type(exc).__name__}: {exc}",
+            )
+            fresh.append(record)
+            continue
+        if claim == DONE:
+            _log(
+                logging.INFO,
+                message="record delivered before; not posted again",
+                event_id=record.event_id,
+                alarm_name=record.alarm.name,
+                outcome="duplicate",
+            )
+        elif claim == BUSY:
+            busy.append(record)
+        else:
+            fresh.append(record)
+    return fresh, busy
+
+
+def finish_records(results: list[Sent], store: StateStore) -> None:
+    """Mark each claimed record delivered (never posted again) or released (tried again)."""
+    outcome: dict[str, bool] = {}
+    for sent in results:
+        for entry in sent.part.entries:
+            for event_id in entry.event_ids:
+                # A record is delivered only if every part that names it was.
+                outcome[event_id] = outcome.get(event_id, True) and sent.delivery.delivered
+    for event_id, delivered in outcome.items():
+        try:
+            store.finish(event_id, delivered=delivered)
+        except Exception as exc:
+            _log(
+                logging.ERROR,
+                message="state store error",
+                action="finish",
+                error=f"{type(exc).__name__}: {exc}",
+            )
+
+
+def busy_results(busy: list[Received]) -> list[Sent]:
+    """Records held by another invocation: reported as not delivered, so they come again."""
+    results = []
+    for record in busy:
+        entry = Entry(
+            record.alarm,
+            (record.alarm.state,) if record.alarm.state else (),
+            (record.item_id,) if record.item_id else (),
+            (record.event_id,) if record.event_id else (),
+        )
+        delivery = Delivery(False, "in_progress", 0, error="another invocation holds this record")
+        results.append(Sent(MessagePart({}, (entry,)), None, delivery))
+    return results
+
+
+def deliver_notifications(
+    notifications: list[Notification], app: SlackApp, *, deadline: float
+) -> list[Sent]:
+    """Render and send each notification the app-mode way; the same results as delivery.deliver
+    (one Sent per message part) so the handler reports and logs them alike."""
+    results: list[Sent] = []
+    for notification in notifications:
+        channel = notification.destination or app.settings.channel_id or ""
+        parts = render_notification(notification, app.settings)
+        try:
+            if notification.kind == "digest":
+                counts: dict[str, int] = {}
+                for entry in notification.entries:
+                    state = entry.alarm.state or "other"
+                    counts[state] = counts.get(state, 0) + 1
+                posted = app.deliver_digest(
+                    [(part.payload, [e.alarm for e in part.entries]) for part in parts],
+                    channel,
+                    counts,
+                    deadline=deadline,
+                )
+            else:
+                (part,) = parts
+                (entry,) = part.entries
+                posted = [app.deliver_alarm(entry.alarm, part.payload, channel, deadline=deadline)]
+            deliveries = [p.as_delivery() for p in posted]
+        except Exception as exc:  # one notification's bug must not cost the others theirs
+            logger.exception("app-mode delivery failed")
+            deliveries = [Delivery(False, "error", 0, error=type(exc).__name__)] * len(parts)
+        results += [
+            Sent(part, channel, delivery) for part, delivery in zip(parts, deliveries, strict=True)
+        ]
+    return results

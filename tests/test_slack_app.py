@@ -10,12 +10,12 @@ from dataclasses import replace
 import pytest
 
 from alarm import Alarm, parse_event
+from delivery import Pacer
 from message import format_message
 from settings import Settings
 from slack import RetryPolicy
 from slack_api import SlackApi
 from slack_app import (
-    ChannelPacer,
     SlackApp,
     digest_progress_payload,
     format_duration,
@@ -55,7 +55,7 @@ def make_app(
     api = SlackApi(
         DEFAULT_TOKEN, base_url=fake.base_url, policy=POLICY, sleep=clock.sleep, clock=clock
     )
-    return SlackApp(api, state, settings, pacer=ChannelPacer(sleep=clock.sleep, clock=clock))
+    return SlackApp(api, state, settings, pacer=Pacer(1.0, sleep=clock.sleep, clock=clock))
 
 
 def alarm(state: str, message_id: str, time: str, **kwargs: str) -> Alarm:
