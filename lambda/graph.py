@@ -588,3 +588,59 @@ def post_graphs(
         )
         for alarm, channel, thread_ts in jobs
     ]
+
+
+# Outcomes of SlackApp.deliver_alarm that created a new top-level message: its graph goes into
+# that message's thread. A reply to a message still open ("replied") gets none: the thread
+# already has the first ALARM's graph, and a flapping alarm would add one per flap.
+_NEW_MESSAGE_OUTCOMES = frozenset({"posted", "posted_after_message_gone"})
+
+
+class GraphCollector:
+    """Wraps a slack_app.SlackApp for the handler: delivers exactly as the app does, and notes
+    which posted messages get a graph, so the graphs are drawn after every text was posted."""
+
+    def __init__(self, app: Any) -> None:  # noqa: ANN401 - slack_app.SlackApp
+        self._app = app
+        self.jobs: list[tuple[Alarm, str, str | None]] = []
+
+    def __getattr__(self, name: str) -> Any:  # noqa: ANN401 - everything else is the app's
+        return getattr(self._app, name)
+
+    def deliver_alarm(self, alarm: Alarm, payload: Any, channel: str, **kwargs: Any) -> Any:  # noqa: ANN401
+        posted = self._app.deliver_alarm(alarm, payload, channel, **kwargs)
+        self._note(lambda: self._alarm_jobs(alarm, posted, channel))
+        return posted
+
+    def deliver_digest(self, parts: Any, channel: str, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
+        posted = self._app.deliver_digest(parts, channel, *args, **kwargs)
+        self._note(lambda: self._digest_jobs(parts, posted, channel))
+        return posted
+
+    @staticmethod
+    def _alarm_jobs(alarm: Alarm, posted: Any, channel: str) -> list[tuple[Alarm, str, str]]:  # noqa: ANN401
+        new_message = posted.delivered and posted.ts and posted.outcome in _NEW_MESSAGE_OUTCOMES
+        if not new_message or not wants_graph(alarm):
+            return []
+        return [(alarm, posted.channel or channel, posted.ts)]
+
+    @staticmethod
+    def _digest_jobs(parts: Any, posted: Any, channel: str) -> list[tuple[Alarm, str, str]]:  # noqa: ANN401
+        """A digest's graphs go into the thread of its first message, for its first few alarms."""
+        first = next((p for p in posted if p.delivered and p.ts), None)
+        if first is None:
+            return []
+        alarms = [alarm for _, part_alarms in parts for alarm in part_alarms]
+        return [(alarm, first.channel or channel, first.ts) for alarm in graphs_for_digest(alarms)]
+
+    def _note(self, jobs: Any) -> None:  # noqa: ANN401 - Callable[[], list[...]]
+        try:
+            self.jobs += jobs()
+        except Exception:  # noting a graph must never disturb the delivery it follows
+            import logging  # noqa: PLC0415
+
+            logging.getLogger("alarm_to_slack").exception("could not note a graph; none drawn")
+
+    def post(self, **kwargs: Any) -> list[GraphOutcome]:  # noqa: ANN401 - post_graphs' options
+        """Draw and upload the noted graphs (post_graphs); call after all texts were sent."""
+        return post_graphs(self.jobs, api=self._app.api, **kwargs)
