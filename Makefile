@@ -10,6 +10,7 @@ CHECKOV_VENV ?= .venv-checkov
 PY := $(VENV)/bin/python
 BUILD := build
 EVENT ?=
+SCENARIO ?=
 PYTEST_ARGS ?=
 
 export PYTHONDONTWRITEBYTECODE := 1
@@ -59,8 +60,8 @@ fmt: venv ## Format Python and Terraform sources
 	$(VENV)/bin/ruff check --fix .
 	TF_CLI_CONFIG_FILE= terraform fmt -recursive
 
-run: venv ## Feed a sample alarm (or EVENT=path.json) through the real handler; fake Slack unless SLACK_WEBHOOK_URL is set
-	$(PY) scripts/run_local.py $(if $(EVENT),--event "$(EVENT)")
+run: venv ## Feed a sample alarm (or EVENT=path.json) through the real handler; fake Slack unless SLACK_WEBHOOK_URL is set; SCENARIO=alarm-then-ok plays Slack app mode
+	$(PY) scripts/run_local.py $(if $(EVENT),--event "$(EVENT)") $(if $(SCENARIO),--scenario "$(SCENARIO)")
 
 bench: require-terraform venv ## Print speed, size and fault-soak figures
 	$(PY) bench/run.py

@@ -154,9 +154,11 @@ def handle_event(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     state: StateStore | None = None,
+    bot_token: str | None = None,
 ) -> dict[str, object]:
     """The handler with its dependencies explicit: settings, notifier (or webhook URL), retry
-    policy, sleep and clock; in Slack app mode the state store (else DynamoDB)."""
+    policy, sleep and clock; in Slack app mode the state store (else DynamoDB) and the bot
+    token (else read from SSM)."""
     logger.setLevel(settings.log_level)
     for warning in settings.warnings:
         _log(logging.WARNING, message="setting ignored", warning=warning)
@@ -167,8 +169,8 @@ def handle_event(
     deadline = deadline_from(context, clock)
     if settings.app_mode:
         results = _deliver_app_mode(
-            received, settings, deadline=deadline, state=state, policy=policy, sleep=sleep,
-            clock=clock,
+            received, settings, deadline=deadline, state=state, bot_token=bot_token,
+            policy=policy, sleep=sleep, clock=clock,
         )  # fmt: skip
         for sent in results:
             _log_sent(sent)
@@ -198,6 +200,7 @@ def _deliver_app_mode(
     *,
     deadline: float,
     state: StateStore | None,
+    bot_token: str | None,
     policy: RetryPolicy,
     sleep: Callable[[float], None],
     clock: Callable[[], float],
@@ -224,7 +227,7 @@ def _deliver_app_mode(
 
             _state_store = DynamoStore(settings.state_table, ttl_days=settings.state_ttl_days)
         state = _state_store
-    token = resolve_bot_token(settings)
+    token = bot_token or resolve_bot_token(settings)
     api = SlackApi(token, base_url=settings.api_base_url, policy=policy, sleep=sleep, clock=clock)
     app = SlackApp(
         api,

@@ -446,8 +446,10 @@ def claim_records(
     """
     fresh: list[Received] = []
     busy: list[Received] = []
+    claimed: set[str] = set()
     for record in received:
-        if not record.event_id:
+        if not record.event_id or record.event_id in claimed:
+            # Twice in one batch: grouping folds the copy into the first (acknowledged with it).
             fresh.append(record)
             continue
         try:
@@ -472,6 +474,7 @@ def claim_records(
         elif claim == BUSY:
             busy.append(record)
         else:
+            claimed.add(record.event_id)
             fresh.append(record)
     return fresh, busy
 

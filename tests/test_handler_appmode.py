@@ -306,3 +306,14 @@ def test_webhook_mode_does_not_import_app_mode_modules() -> None:
         check=True,
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_the_same_record_twice_in_one_batch_is_posted_once_and_acknowledged(
+    ssm: Any, fake: FakeSlackApi, clock: SharedClock
+) -> None:
+    invoke = Harness(fake, clock)
+    body = sns_envelope(alarm_message("web-1"), message_id="sns-1")
+    event = {"Records": [sqs_record(body, message_id="q-1"), sqs_record(body, message_id="q-2")]}
+    assert invoke(event) == {"batchItemFailures": []}
+    assert len(fake.messages(ALERTS)) == 1
+    assert invoke.state.claim("sns-1", lease_seconds=1) == "done"
