@@ -95,6 +95,14 @@ def _seconds(value: str | None) -> int | None:
     return int(number)
 
 
+def _period(value: str | None) -> int | None:
+    """A period CloudWatch can draw: 1, 5, 10, 30 or a multiple of 60 seconds; else None."""
+    seconds = _seconds(value)
+    if seconds is None or (seconds not in (1, 5, 10, 30) and seconds % 60):
+        return None
+    return seconds
+
+
 def _number(value: str | None) -> float | int | None:
     if value is None:
         return None
@@ -140,8 +148,8 @@ def _metric_line(
     options: dict[str, Any],
 ) -> list[Any] | None:
     """["Namespace", "Metric", "Dim", "Value", ..., {options}]; None without namespace/name."""
-    if not namespace or not metric_name:
-        return None
+    if not namespace or not metric_name or not all(name and value for name, value in dimensions):
+        return None  # an empty dimension would draw another metric, or be refused
     line: list[Any] = [namespace, metric_name]
     for name, value in dimensions:
         line += [name, value]
@@ -162,7 +170,7 @@ def _query_line(query: MetricQuery, *, anomaly: bool) -> list[Any] | None:
             "expression": query.expression,
             "id": metric_id,
             "label": query.label,
-            "period": _seconds(query.period),
+            "period": _period(query.period),
         }
         if hidden:
             options["visible"] = False
@@ -170,7 +178,7 @@ def _query_line(query: MetricQuery, *, anomaly: bool) -> list[Any] | None:
     options = {
         "id": metric_id,
         "stat": normalize_statistic(query.statistic),
-        "period": _seconds(query.period),
+        "period": _period(query.period),
         "label": query.label,
     }
     if hidden:
@@ -180,7 +188,7 @@ def _query_line(query: MetricQuery, *, anomaly: bool) -> list[Any] | None:
 
 def _metrics(alarm: Alarm) -> tuple[list[list[Any]], int | None] | None:
     """The widget's metrics lines and the period to draw; None when there is nothing to draw."""
-    period = _seconds(alarm.period)
+    period = _period(alarm.period)
     if alarm.metric_name:
         line = _metric_line(
             alarm.namespace,
@@ -199,7 +207,7 @@ def _metrics(alarm: Alarm) -> tuple[list[list[Any]], int | None] | None:
             return None  # a half-drawn metric-math graph would show the wrong thing
         lines.append(line)
     if period is None:
-        period = next((p for p in (_seconds(q.period) for q in alarm.metrics) if p), None)
+        period = next((p for p in (_period(q.period) for q in alarm.metrics) if p), None)
     return lines, period
 
 
@@ -239,6 +247,24 @@ def _resolve_tz(tz: dt.tzinfo | str) -> dt.tzinfo:
         return resolve_timezone(tz)
     except ConfigError:
         return dt.UTC  # a display setting never stops a graph; settings already validated it
+
+
+def _around(
+    changed_at: dt.datetime, window: int, period: int | None, zone: dt.tzinfo
+) -> tuple[str, str, str] | None:
+    """(start, end, timezone) for a graph of `window` seconds up to the change, plus a margin
+    after it that keeps the vertical line off the right edge; None for a time CloudWatch could
+    not draw (outside 1970-9999: a garbled timestamp)."""
+    margin = max(period or 60, window // 12)
+    try:
+        start = changed_at - dt.timedelta(seconds=window)
+        end = changed_at + dt.timedelta(seconds=margin)
+        offset = utc_offset(zone, changed_at)
+    except (OverflowError, ValueError):
+        return None
+    if start.year < 1970 or end.year > 9999:  # the drawable calendar
+        return None
+    return _iso_utc(start), _iso_utc(end), offset
 
 
 def effective_window(window_seconds: int, period: int | None) -> int:
@@ -298,16 +324,14 @@ def widget_for(
     threshold = _threshold_annotation(alarm)
     if threshold is not None:
         annotations["horizontal"] = [threshold]
-    if changed_at is not None:
-        # A small margin after the change keeps the vertical line off the right edge.
-        margin = max(period or 60, window // 12)
-        widget["start"] = _iso_utc(changed_at - dt.timedelta(seconds=window))
-        widget["end"] = _iso_utc(changed_at + dt.timedelta(seconds=margin))
+    placed = _around(changed_at, window, period, zone) if changed_at is not None else None
+    if placed is not None:
+        start, end, offset = placed
+        widget.update(start=start, end=end, timezone=offset)
         marker: dict[str, Any] = {"value": _iso_utc(changed_at), "label": alarm.state or "change"}
         if alarm.state in STATE_COLORS:
             marker["color"] = STATE_COLORS[alarm.state]
         annotations["vertical"] = [marker]
-        widget["timezone"] = utc_offset(zone, changed_at)
     else:
         widget["start"] = _relative(window)
         widget["timezone"] = utc_offset(zone, now or dt.datetime.now(dt.UTC))
