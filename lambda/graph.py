@@ -35,6 +35,9 @@ DEFAULT_HEIGHT = 400
 MAX_METRICS = 100
 TITLE_LIMIT = 120
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# GetMetricWidgetImage typically answers within a second; these bound a hung call.
+RENDER_CONNECT_TIMEOUT = 2.0
+RENDER_READ_TIMEOUT = 4.0
 
 THRESHOLD_COLOR = "#d62728"
 STATE_COLORS = {"ALARM": "#d62728", "OK": "#2ca02c", "INSUFFICIENT_DATA": "#7f7f7f"}
@@ -368,13 +371,14 @@ def _default_client() -> Any:  # noqa: ANN401 - a boto3 client has no importable
         import boto3  # noqa: PLC0415
         from botocore.config import Config  # noqa: PLC0415
 
-        # One quick retry at most: a graph is a bonus, never a reason to hold up delivery.
+        # No retry and short timeouts: a graph is a bonus, never a reason to hold up delivery or
+        # run into Lambda's timeout. A throttled call means no graph for this alarm.
         _client = boto3.client(
             "cloudwatch",
             config=Config(
-                connect_timeout=3,
-                read_timeout=10,
-                retries={"max_attempts": 2, "mode": "standard"},
+                connect_timeout=RENDER_CONNECT_TIMEOUT,
+                read_timeout=RENDER_READ_TIMEOUT,
+                retries={"total_max_attempts": 1, "mode": "standard"},
             ),
         )
     return _client
@@ -427,8 +431,10 @@ GRAPH_STATES = frozenset({"ALARM"})
 MAX_GRAPHS_PER_DIGEST = 3
 # One graph may take at most this long (render + three Slack calls) ...
 GRAPH_TIME_BUDGET_SECONDS = 8.0
-# ... and is not started with less time than this left before the invocation's deadline.
-MIN_SECONDS_FOR_A_GRAPH = 3.0
+# ... and is not started with less time left before the invocation's deadline than the render
+# can take at worst (the client's timeouts, no retry) plus a second for the upload, which is
+# itself bounded by the deadline.
+MIN_SECONDS_FOR_A_GRAPH = RENDER_CONNECT_TIMEOUT + RENDER_READ_TIMEOUT + 1.0
 
 _FILENAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 

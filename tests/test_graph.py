@@ -402,3 +402,16 @@ def test_importing_graph_does_not_import_boto3() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_default_client_never_retries_and_times_out_before_the_graph_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-northeast-2")
+    monkeypatch.setattr(graph, "_client", None)
+    client = graph._default_client()
+    assert graph._default_client() is client  # one per container
+    config = client.meta.config
+    assert config.retries["total_max_attempts"] == 1
+    worst = config.connect_timeout + config.read_timeout
+    assert worst < graph.MIN_SECONDS_FOR_A_GRAPH <= graph.GRAPH_TIME_BUDGET_SECONDS

@@ -357,10 +357,10 @@ def test_post_graphs_stops_starting_graphs_when_time_runs_out(
         clock.sleep(2.0)  # each render takes 2 s of the shared clock
         return PNG
 
-    deadline = clock() + 5.0
+    deadline = clock() + graph.MIN_SECONDS_FOR_A_GRAPH + 3.0
     jobs = [(replace(alarm_in(), name=f"a{i}"), CHANNEL, ts) for i in range(3)]
     outcomes = graph.post_graphs(jobs, api=api, deadline=deadline, render=slow)
-    # 5 s left, then 3 s (>= MIN_SECONDS_FOR_A_GRAPH), then 1 s: the third is not started.
+    # MIN + 3 s left, then MIN + 1 s, then MIN - 1 s: the third is not started.
     assert [o.reason for o in outcomes] == ["posted", "posted", "out_of_time"]
     (message,) = fake.messages(CHANNEL)
     assert len(message.replies) == 2
