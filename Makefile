@@ -33,7 +33,7 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 venv: $(VENV)/.installed ## Create .venv from the pinned requirements-dev.txt
 
 require-terraform:
-	@command -v terraform >/dev/null || { echo "error: terraform not found on PATH. Install Terraform >= 1.7 (https://developer.hashicorp.com/terraform/install)." >&2; exit 1; }
+	@command -v terraform >/dev/null || { echo "error: terraform not found on PATH. Install Terraform >= 1.9 (https://developer.hashicorp.com/terraform/install)." >&2; exit 1; }
 
 test: lint require-terraform venv ## Run every check: lint, unit, Terraform, end-to-end, short soak
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -60,32 +60,8 @@ resource "aws_lambda_function" "this" {
 
   lifecycle {
     precondition {
-      condition     = length([for set in [nonsensitive(var.slack_webhook_url != null), var.slack_webhook_ssm_parameter_name != null, var.slack_bot_token_ssm_parameter_name != null] : set if set]) == 1
-      error_message = "Set exactly one of slack_webhook_url, slack_webhook_ssm_parameter_name and slack_bot_token_ssm_parameter_name (Slack app mode)."
-    }
-    precondition {
-      condition     = !local.app_mode || var.slack_channel_id != null
-      error_message = "Slack app mode (slack_bot_token_ssm_parameter_name) needs slack_channel_id: the channel for alarms that no route matches."
-    }
-    precondition {
-      condition     = local.app_mode || (var.slack_channel_id == null && length(local.slack_routes) == 0 && var.slack_bot_token_ssm_kms_key_arn == null)
-      error_message = "slack_channel_id, slack_routes, slack_channel_id of alarms/ec2_instances and slack_bot_token_ssm_kms_key_arn work in Slack app mode only: set slack_bot_token_ssm_parameter_name (a webhook posts to its own channel)."
-    }
-    precondition {
       condition     = local.slack_routes_json_length <= 3000
       error_message = "The routes (slack_routes plus per-alarm slack_channel_id) take ${local.slack_routes_json_length} characters as JSON; the function's environment allows 4 KB in total: keep them under 3000 (use prefixes or regular expressions instead of many exact names)."
-    }
-    precondition {
-      condition     = var.slack_webhook_ssm_kms_key_arn == null || var.slack_webhook_ssm_parameter_name != null
-      error_message = "slack_webhook_ssm_kms_key_arn is only used with slack_webhook_ssm_parameter_name."
-    }
-    precondition {
-      condition     = !(var.create_sns_topic && var.sns_topic_arn != null)
-      error_message = "sns_topic_arn subscribes an existing topic: set create_sns_topic = false with it."
-    }
-    precondition {
-      condition     = var.alarm_action_target == "lambda" || var.create_sns_topic || var.sns_topic_arn != null
-      error_message = "alarm_action_target = \"sns\" needs a topic: keep create_sns_topic = true or pass sns_topic_arn."
     }
   }
 

@@ -1,4 +1,5 @@
-# alarm-to-slack: CloudWatch metric alarm -> SNS topic (or the function directly) -> Lambda -> Slack.
+# alarm-to-slack: CloudWatch metric alarm -> SNS topic -> SQS inbox (inbox.tf) -> Lambda -> Slack,
+# or, with alarm_action_target = "lambda", alarm -> Lambda directly.
 #
 # The module reads no account data source: the account ID comes from the ARNs of the resources it
 # creates, so a plan needs no STS call (and plans offline with a real provider in the tests).
@@ -9,7 +10,10 @@ data "aws_region" "current" {}
 
 locals {
   partition = data.aws_partition.current.partition
-  region    = data.aws_region.current.name
+  # The region from the EC2 endpoint ("ec2.<region>.<dns suffix>"): the one attribute of
+  # aws_region that provider 5 and 6 both offer without a deprecation warning (`name` is
+  # deprecated since 6.0, `id` since 6.47, and `region` does not exist in 5).
+  region = split(".", data.aws_region.current.endpoint)[1]
 
   # IAM is global: the region in the role name keeps one `name` usable in several regions.
   role_name = "${var.name}-${local.region}"
@@ -19,6 +23,9 @@ locals {
 
   # Decided from inputs only, never from computed ARNs, so `count` is known at plan time.
   subscribe_to_topic = var.create_sns_topic || var.sns_topic_arn != null
+  # In SNS mode the topic feeds the inbox (inbox.tf); only direct mode subscribes the function
+  # itself to a topic (one asynchronous invocation per notification, as before the inbox).
+  subscribe_function_to_topic = local.subscribe_to_topic && !local.create_inbox
 
   # Optional settings the handler reads; unset ones are left out of the environment.
   lambda_environment = {
@@ -93,7 +100,7 @@ resource "aws_sns_topic_policy" "this" {
 }
 
 resource "aws_sns_topic_subscription" "lambda" {
-  count = local.subscribe_to_topic ? 1 : 0
+  count = local.subscribe_function_to_topic ? 1 : 0
 
   topic_arn = local.topic_arn
   protocol  = "lambda"
@@ -103,7 +110,7 @@ resource "aws_sns_topic_subscription" "lambda" {
 }
 
 resource "aws_lambda_permission" "sns" {
-  count = local.subscribe_to_topic ? 1 : 0
+  count = local.subscribe_function_to_topic ? 1 : 0
 
   statement_id  = "AllowInvokeFromAlarmTopic"
   action        = "lambda:InvokeFunction"

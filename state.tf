@@ -20,10 +20,10 @@ locals {
     [
       for key, instance in var.ec2_instances : {
         channel_id = instance.slack_channel_id
-        alarm_names = concat(
-          [for alarm in local.ec2_cpu_alarms : alarm.name if alarm.name == "${var.name}-${key}-cpu"],
-          [for alarm in local.ec2_status_alarms : alarm.name if alarm.name == "${var.name}-${key}-status-check"],
-        )
+        alarm_names = [
+          for alarm_key, alarm in merge(local.ec2_cpu_alarms, local.ec2_status_alarms) : alarm.name
+          if contains(["ec2/${key}/cpu", "ec2/${key}/status-check"], alarm_key)
+        ]
       } if instance.slack_channel_id != null
     ],
   )

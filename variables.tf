@@ -43,6 +43,12 @@ variable "slack_webhook_ssm_parameter_name" {
     condition     = var.slack_webhook_ssm_parameter_name == null || can(regex("^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/.+|/?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*)$", var.slack_webhook_ssm_parameter_name))
     error_message = "slack_webhook_ssm_parameter_name must be a parameter name like /alarm-to-slack/webhook-url or a parameter ARN."
   }
+
+  # Cross-variable rules (Terraform >= 1.9) fail at `terraform validate`, before any plan.
+  validation {
+    condition     = length([for set in [var.slack_webhook_ssm_parameter_name != null, nonsensitive(var.slack_webhook_url != null), var.slack_bot_token_ssm_parameter_name != null] : set if set]) == 1
+    error_message = "Set exactly one of slack_webhook_url and slack_webhook_ssm_parameter_name (the webhook URL, or the SSM parameter that holds it), or, for Slack app mode, slack_bot_token_ssm_parameter_name."
+  }
 }
 
 variable "slack_webhook_ssm_kms_key_arn" {
@@ -53,6 +59,11 @@ variable "slack_webhook_ssm_kms_key_arn" {
   validation {
     condition     = var.slack_webhook_ssm_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.slack_webhook_ssm_kms_key_arn))
     error_message = "slack_webhook_ssm_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
+
+  validation {
+    condition     = var.slack_webhook_ssm_kms_key_arn == null || var.slack_webhook_ssm_parameter_name != null
+    error_message = "slack_webhook_ssm_kms_key_arn is only used with slack_webhook_ssm_parameter_name: set the parameter name, or leave the key null."
   }
 }
 
@@ -147,6 +158,11 @@ variable "slack_bot_token_ssm_kms_key_arn" {
     condition     = var.slack_bot_token_ssm_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.slack_bot_token_ssm_kms_key_arn))
     error_message = "slack_bot_token_ssm_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
   }
+
+  validation {
+    condition     = var.slack_bot_token_ssm_kms_key_arn == null || var.slack_bot_token_ssm_parameter_name != null
+    error_message = "slack_bot_token_ssm_kms_key_arn is only used with slack_bot_token_ssm_parameter_name: set the parameter name, or leave the key null."
+  }
 }
 
 variable "slack_channel_id" {
@@ -157,6 +173,11 @@ variable "slack_channel_id" {
   validation {
     condition     = var.slack_channel_id == null || can(regex("^#?[A-Za-z0-9][A-Za-z0-9._-]{0,79}$", coalesce(var.slack_channel_id, "x")))
     error_message = "slack_channel_id must be a Slack channel ID such as C0123456789."
+  }
+
+  validation {
+    condition     = (var.slack_channel_id != null) == (var.slack_bot_token_ssm_parameter_name != null)
+    error_message = "slack_channel_id goes with slack_bot_token_ssm_parameter_name: Slack app mode needs the default channel, and a webhook posts to its own channel (use slack_channel there)."
   }
 }
 
@@ -207,6 +228,11 @@ variable "slack_routes" {
   validation {
     condition     = alltrue(flatten([for route in var.slack_routes : [for region in coalesce(route.regions, ["us-east-1"]) : can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]+$", region))]]))
     error_message = "slack_routes regions must be region codes such as eu-west-1 (offending routes: ${join(", ", [for index, route in var.slack_routes : tostring(index) if !alltrue([for region in coalesce(route.regions, ["us-east-1"]) : can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]+$", region))])])})."
+  }
+
+  validation {
+    condition     = length(var.slack_routes) == 0 || var.slack_bot_token_ssm_parameter_name != null
+    error_message = "slack_routes work in Slack app mode only (slack_bot_token_ssm_parameter_name): a webhook posts to its own channel."
   }
 
   validation {
@@ -271,19 +297,24 @@ variable "slack_graph_window_minutes" {
 # ---------------------------------------------------------------------------------------------
 
 variable "create_sns_topic" {
-  description = "Create the <name>-alarms topic (with a policy that lets this account's CloudWatch alarms publish) and subscribe the function. False: subscribe sns_topic_arn instead, or, with alarm_action_target = \"lambda\" and no sns_topic_arn, use no topic at all."
+  description = "Create the <name>-alarms topic (with a policy that lets this account's CloudWatch alarms publish) and subscribe the inbox queue to it (the function itself in direct mode). False: subscribe to sns_topic_arn instead, or, with alarm_action_target = \"lambda\" and no sns_topic_arn, use no topic at all."
   type        = bool
   default     = true
 }
 
 variable "sns_topic_arn" {
-  description = "ARN of an existing SNS topic to subscribe the function to (with create_sns_topic = false). Its policy is yours to manage: it must let cloudwatch.amazonaws.com publish."
+  description = "ARN of an existing SNS topic to take notifications from (with create_sns_topic = false): the inbox queue subscribes to it (the function itself in direct mode), and the inbox's policy lets this topic send. The topic's policy is yours to manage: it must let cloudwatch.amazonaws.com publish."
   type        = string
   default     = null
 
   validation {
     condition     = var.sns_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+(\\.fifo)?$", var.sns_topic_arn))
     error_message = "sns_topic_arn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)."
+  }
+
+  validation {
+    condition     = var.sns_topic_arn == null || !var.create_sns_topic
+    error_message = "sns_topic_arn subscribes an existing topic: set create_sns_topic = false with it."
   }
 }
 
@@ -304,13 +335,18 @@ variable "sns_topic_kms_key_arn" {
 }
 
 variable "alarm_action_target" {
-  description = "Where the module's alarms send notifications: \"sns\" (the topic, which invokes the function) or \"lambda\" (CloudWatch invokes the function directly; no topic needed)."
+  description = "Where the module's alarms send notifications: \"sns\" (the topic; notifications wait in the inbox queue and reach the function in batches, so a storm becomes a few digest messages) or \"lambda\" (CloudWatch invokes the function once per alarm; no topic or queue needed, but not storm-proof)."
   type        = string
   default     = "sns"
 
   validation {
     condition     = contains(["sns", "lambda"], var.alarm_action_target)
     error_message = "alarm_action_target must be \"sns\" or \"lambda\"."
+  }
+
+  validation {
+    condition     = var.alarm_action_target == "lambda" || var.create_sns_topic || var.sns_topic_arn != null
+    error_message = "alarm_action_target = \"sns\" needs a topic: keep create_sns_topic = true or pass sns_topic_arn."
   }
 }
 
@@ -358,6 +394,11 @@ variable "alarms" {
   validation {
     condition     = alltrue([for alarm in values(var.alarms) : alarm.slack_channel_id == null || can(regex("^#?[A-Za-z0-9][A-Za-z0-9._-]{0,79}$", alarm.slack_channel_id))])
     error_message = "alarms slack_channel_id must be a Slack channel ID such as C0123456789 (offending: ${join(", ", [for key, alarm in var.alarms : key if alarm.slack_channel_id != null && !can(regex("^#?[A-Za-z0-9][A-Za-z0-9._-]{0,79}$", coalesce(alarm.slack_channel_id, "x")))])})."
+  }
+
+  validation {
+    condition     = var.slack_bot_token_ssm_parameter_name != null || alltrue([for alarm in values(var.alarms) : alarm.slack_channel_id == null])
+    error_message = "alarms slack_channel_id works in Slack app mode only (slack_bot_token_ssm_parameter_name); offending: ${join(", ", [for key, alarm in var.alarms : key if alarm.slack_channel_id != null])}."
   }
 
   validation {
@@ -421,6 +462,11 @@ variable "ec2_instances" {
   validation {
     condition     = alltrue([for instance in values(var.ec2_instances) : instance.slack_channel_id == null || can(regex("^#?[A-Za-z0-9][A-Za-z0-9._-]{0,79}$", instance.slack_channel_id))])
     error_message = "ec2_instances slack_channel_id must be a Slack channel ID such as C0123456789 (offending: ${join(", ", [for key, instance in var.ec2_instances : key if instance.slack_channel_id != null && !can(regex("^#?[A-Za-z0-9][A-Za-z0-9._-]{0,79}$", coalesce(instance.slack_channel_id, "x")))])})."
+  }
+
+  validation {
+    condition     = var.slack_bot_token_ssm_parameter_name != null || alltrue([for instance in values(var.ec2_instances) : instance.slack_channel_id == null])
+    error_message = "ec2_instances slack_channel_id works in Slack app mode only (slack_bot_token_ssm_parameter_name); offending: ${join(", ", [for key, instance in var.ec2_instances : key if instance.slack_channel_id != null])}."
   }
 
   validation {
@@ -607,5 +653,75 @@ variable "failure_queue_alarm_actions" {
   validation {
     condition     = var.failure_queue_alarm_actions == null || alltrue([for arn in coalesce(var.failure_queue_alarm_actions, []) : startswith(arn, "arn:")])
     error_message = "failure_queue_alarm_actions must be null, [] or a list of ARNs."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# The inbox: the SQS queue between the topic and the function (SNS mode)
+# ---------------------------------------------------------------------------------------------
+
+variable "group_wait_seconds" {
+  description = "How long Lambda gathers notifications from the inbox queue before it invokes the function with them as one batch (the event source mapping's MaximumBatchingWindowInSeconds, 0-300 s). A storm then reaches Slack as a few grouped digest messages instead of one message per alarm; a lone alarm arrives about this much later. 0 invokes as soon as notifications arrive, in batches of at most 10 (AWS allows larger batches only with a window). SNS mode only."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.group_wait_seconds >= 0 && var.group_wait_seconds <= 300 && floor(var.group_wait_seconds) == var.group_wait_seconds
+    error_message = "group_wait_seconds must be a whole number of seconds between 0 and 300 (AWS's largest batching window), not ${var.group_wait_seconds}."
+  }
+}
+
+variable "inbox_batch_size" {
+  description = "Most notifications one invocation receives from the inbox (100-10000; Lambda also ends a batch at 6 MB of records). Large enough that an alarm storm fits in a few batches. Capped at 10 when group_wait_seconds = 0."
+  type        = number
+  default     = 1000
+
+  validation {
+    condition     = var.inbox_batch_size >= 100 && var.inbox_batch_size <= 10000 && floor(var.inbox_batch_size) == var.inbox_batch_size
+    error_message = "inbox_batch_size must be a whole number between 100 (a storm must fit in a few batches) and 10000 (AWS's limit for standard queues), not ${var.inbox_batch_size}."
+  }
+}
+
+variable "inbox_maximum_concurrency" {
+  description = "Most concurrent invocations the inbox's event source mapping starts (2-1000). Each invocation sends at most one Slack message per second, and Slack accepts about one per second per webhook: keep the AWS minimum of 2 unless the webhook's channel can take more."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.inbox_maximum_concurrency >= 2 && var.inbox_maximum_concurrency <= 1000 && floor(var.inbox_maximum_concurrency) == var.inbox_maximum_concurrency
+    error_message = "inbox_maximum_concurrency must be a whole number between 2 (AWS's minimum) and 1000, not ${var.inbox_maximum_concurrency}."
+  }
+}
+
+variable "inbox_max_receive_count" {
+  description = "How often a notification is handed to the function (1-1000) before the inbox moves it to the failure queue, its dead-letter queue. Each failed attempt waits out the visibility timeout (6 x lambda_timeout + group_wait_seconds, 200 s by default), so the default 5 (AWS's advice for Lambda, so that a throttled batch is not dead-lettered early) rides out a Slack outage of about 15 minutes; longer ones end in the failure queue, its alarm and a one-command replay."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.inbox_max_receive_count >= 1 && var.inbox_max_receive_count <= 1000 && floor(var.inbox_max_receive_count) == var.inbox_max_receive_count
+    error_message = "inbox_max_receive_count must be a whole number between 1 and 1000 (SQS's maxReceiveCount range), not ${var.inbox_max_receive_count}."
+  }
+}
+
+variable "inbox_message_retention_seconds" {
+  description = "How long a notification may wait in the inbox (60-1209600 s; default 4 days), e.g. while the event source mapping is disabled. At most failure_queue_message_retention_seconds: a message keeps its age when it moves to the failure queue."
+  type        = number
+  default     = 345600
+
+  validation {
+    condition     = var.inbox_message_retention_seconds >= 60 && var.inbox_message_retention_seconds <= 1209600 && floor(var.inbox_message_retention_seconds) == var.inbox_message_retention_seconds
+    error_message = "inbox_message_retention_seconds must be a whole number between 60 and 1209600, not ${var.inbox_message_retention_seconds}."
+  }
+}
+
+variable "inbox_kms_master_key_id" {
+  description = "Customer-managed KMS key ARN to encrypt the inbox queue; the role gets kms:Decrypt on it (through SQS only). The key policy must let sns.amazonaws.com use it (kms:GenerateDataKey*, kms:Decrypt), or SNS cannot deliver to the queue; the AWS-managed alias/aws/sqs key cannot be given that grant. Null: SQS-managed server-side encryption."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.inbox_kms_master_key_id == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.inbox_kms_master_key_id))
+    error_message = "inbox_kms_master_key_id must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), not ${coalesce(var.inbox_kms_master_key_id, "null")}."
   }
 }

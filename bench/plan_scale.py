@@ -77,7 +77,8 @@ mock_provider "aws" {
   }
   mock_data "aws_region" {
     defaults = {
-      name = "us-east-1"
+      name     = "us-east-1"
+      endpoint = "ec2.us-east-1.amazonaws.com"
     }
   }
 }

@@ -7,6 +7,8 @@ import json
 import re
 from dataclasses import dataclass
 
+from text import safe_text
+
 # typing costs cold-start time and is only needed by type checkers.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -160,18 +162,18 @@ def parse_timestamp(value: str) -> dt.datetime | None:
 
 
 def _text(value: object) -> str | None:
-    """Any JSON value as display text; None for null or empty."""
+    """Any JSON value as display text (safe to encode); None for null or empty."""
     if value is None or isinstance(value, str):
-        return value if value and value.strip() else None
+        return safe_text(value) if value and value.strip() else None
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
         integral = isinstance(value, float) and value.is_integer() and abs(value) < 1e16
         return str(int(value)) if integral else str(value)
     try:
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+        return safe_text(json.dumps(value, ensure_ascii=False, sort_keys=True, default=str))
     except (TypeError, ValueError):
-        return repr(value)
+        return safe_text(repr(value))
 
 
 def _dict(value: object) -> dict[str, Any]:
@@ -419,9 +421,9 @@ def _is_eventbridge_alarm(obj: dict[str, Any]) -> bool:
 
 def _dump(value: object) -> str:
     try:
-        return json.dumps(value, ensure_ascii=False, indent=2, default=str)
+        return safe_text(json.dumps(value, ensure_ascii=False, indent=2, default=str))
     except (TypeError, ValueError):
-        return repr(value)
+        return safe_text(repr(value))
 
 
 def _from_json_object(obj: dict[str, Any], source: str, subject: str | None = None) -> Alarm:
@@ -443,11 +445,11 @@ def parse_message_body(body: object, source: str, subject: object = None) -> Ala
     if isinstance(body, str):
         stripped = body.strip()
         if not stripped.startswith("{"):
-            return Alarm(kind="text", source=source, subject=subject_text, text=body)
+            return Alarm(kind="text", source=source, subject=subject_text, text=safe_text(body))
         try:
             obj = json.loads(stripped)
         except ValueError:
-            return Alarm(kind="text", source=source, subject=subject_text, text=body)
+            return Alarm(kind="text", source=source, subject=subject_text, text=safe_text(body))
     if isinstance(obj, dict):
         return _from_json_object(obj, source, subject_text)
     if obj is None:

@@ -23,6 +23,7 @@ from message import (
     format_fallback,
     format_message,
     format_timestamp,
+    notes_block,
     number_text,
     truncate,
     utf16_len,
@@ -38,7 +39,7 @@ logger = logging.getLogger("alarm_to_slack")
 
 # Slack refuses a message whose blocks hold more than about 12,000 characters in all
 # (msg_blocks_too_long), well below the sum of the per-block limits; keep a margin.
-MESSAGE_TEXT_BUDGET = 11_000
+MESSAGE_TEXT_BUDGET = 11_400
 SECTION_BUDGET = 2_900  # of the 3,000 a section text may hold
 BLOCKS_BUDGET = 48  # of 50: header and context come on top of the sections
 TOP_TEXT_LIMIT = 3_900  # Slack truncates long top-level text; notifications show only the start
@@ -259,7 +260,8 @@ def format_digest(entries: tuple[Entry, ...], settings: Settings) -> list[Messag
         context_bits.append(next(iter(dates)))
     if len(zones) == 1:
         context_bits.append(labels["zone"].replace("{zone}", next(iter(zones))))
-    header_chars = utf16_len(summary) + 200
+    # The header, context and (first part only) configuration notes come on top of the lines.
+    header_chars = utf16_len(summary) + 200 + sum(utf16_len(n) + 60 for n in settings.notes)
     pages = _paginate(groups, header_chars=header_chars)
     mention = bool(settings.alarm_mention) and any(_state(e) == "ALARM" for e in entries)
 
@@ -290,6 +292,8 @@ def format_digest(entries: tuple[Entry, ...], settings: Settings) -> list[Messag
             {"type": "section", "text": {"type": "mrkdwn", "text": text}}
             for text, _ in page.sections
         ]
+        if settings.notes and index == 1:
+            blocks.append(notes_block(settings.notes))
         text = f"{emoji} *{escape(numbered)}*"
         if mention and index == 1:
             # Operator configuration (e.g. <!here>), deliberately not escaped; once per digest.

@@ -160,8 +160,6 @@ def handle_event(
     policy, sleep and clock; in Slack app mode the state store (else DynamoDB) and the bot
     token (else read from SSM)."""
     logger.setLevel(settings.log_level)
-    for warning in settings.warnings:
-        _log(logging.WARNING, message="setting ignored", warning=warning)
     received = parse_records(event)
     if not received:
         _log(logging.INFO, message="empty event, nothing to send", outcome="noop")

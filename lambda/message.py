@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from alarm import Alarm, MetricQuery, parse_alarm_arn, parse_timestamp
 from settings import Settings
+from text import safe_text
 
 # typing costs cold-start time and is only needed by type checkers.
 TYPE_CHECKING = False
@@ -123,8 +124,8 @@ def escape(value: str) -> str:
 
 
 def utf16_len(value: str) -> int:
-    """Length as Slack counts it (UTF-16 code units)."""
-    return len(value.encode("utf-16-le")) // 2
+    """Length as Slack counts it (UTF-16 code units); never raises, whatever the text holds."""
+    return len(value.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def truncate(value: str, limit: int) -> str:
@@ -375,15 +376,26 @@ def _fallback_text(alarm: Alarm, settings: Settings, labels: dict[str, str]) -> 
 
 
 def format_fallback(alarm: Alarm, settings: Settings) -> dict[str, Any]:
-    """A minimal payload for when format_message fails on some input: never drop the alert."""
-    state = str(alarm.state or "")
-    name = str(alarm.name or alarm.subject or "")
+    """A minimal payload for when format_message fails on some input: never drop the alert.
+
+    Every value passes through safe_text again: this is the last resort and must not raise.
+    """
+    state = safe_text(str(alarm.state or ""))
+    name = safe_text(str(alarm.name or alarm.subject or ""))
     text = (
         f":warning: {escape(state)} {escape(name)}".rstrip() + " (message could not be formatted)"
     )
     if state == "ALARM" and settings.alarm_mention:
         text = f"{settings.alarm_mention} {text}"
-    return {"text": truncate(text, FALLBACK_TEXT_LIMIT)}
+    for note in settings.notes:
+        text += f"\n:warning: alarm-to-slack configuration: {escape(note)}"
+    return {"text": truncate(safe_text(text), FALLBACK_TEXT_LIMIT)}
+
+
+def notes_block(notes: tuple[str, ...]) -> dict[str, Any]:
+    """The configuration notes (settings that fell back to a default), shown under the alarm."""
+    text = "\n".join(f":warning: alarm-to-slack configuration: {escape(n)}" for n in notes)
+    return {"type": "context", "elements": [_mrkdwn(text, SECTION_TEXT_LIMIT)]}
 
 
 def apply_overrides(payload: dict[str, Any], settings: Settings) -> dict[str, Any]:
@@ -423,6 +435,8 @@ def format_message(
     else:
         color = TEXT_STYLE[1]
         blocks = _other_blocks(alarm, labels)
+    if settings.notes:
+        blocks = [*blocks[: BLOCKS_LIMIT - 1], notes_block(settings.notes)]
     payload: dict[str, Any] = {
         "text": _fallback_text(alarm, settings, labels),
         "attachments": [{"color": color, "blocks": blocks[:BLOCKS_LIMIT]}],

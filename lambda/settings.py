@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+
+from slack import webhook_url_problem
+from text import safe_text
 
 # typing costs cold-start time and is only needed by type checkers.
 TYPE_CHECKING = False
@@ -17,6 +22,7 @@ LANGUAGES = ("en", "ko")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 URL_VARIABLE = "SLACK_WEBHOOK_URL"
 SSM_VARIABLE = "SLACK_WEBHOOK_SSM_PARAMETER"
+ALLOWED_HOSTS_VARIABLE = "SLACK_WEBHOOK_ALLOWED_HOSTS"
 # Slack app mode (bot token, Web API, state in DynamoDB).
 TOKEN_VARIABLE = "SLACK_BOT_TOKEN_SSM_PARAMETER"  # noqa: S105 - a variable name, not a token
 CHANNEL_ID_VARIABLE = "SLACK_CHANNEL_ID"
@@ -28,6 +34,8 @@ GRAPHS_VARIABLE = "SLACK_GRAPHS"
 GRAPH_WINDOW_VARIABLE = "SLACK_GRAPH_WINDOW_MINUTES"
 DEFAULT_GRAPH_WINDOW_MINUTES = 180
 GRAPH_WINDOW_RANGE = (10, 10080)  # 10 minutes to 7 days
+
+logger = logging.getLogger("alarm_to_slack")
 
 
 class ConfigError(Exception):
@@ -50,8 +58,11 @@ class Settings:
     log_level: str = "INFO"
     digest_threshold: int = 3
     message_interval: float = 1.0
-    # Settings that were invalid and replaced by their defaults: logged, never fatal.
-    warnings: tuple[str, ...] = ()
+    # Extra hosts a webhook URL may point at (SLACK_WEBHOOK_ALLOWED_HOSTS), besides Slack's.
+    webhook_allowed_hosts: frozenset[str] = frozenset()
+    # Settings that were wrong and replaced by a default: shown in every message until fixed
+    # and logged, because a display or tuning setting must never stop delivery.
+    notes: tuple[str, ...] = ()
     # Slack app mode: set when bot_token_ssm_parameter is.
     bot_token_ssm_parameter: str | None = None
     channel_id: str | None = None
@@ -76,13 +87,13 @@ def _get(environ: Mapping[str, str], name: str) -> str | None:
     value = environ.get(name)
     if value is None:
         return None
-    value = value.strip()
+    value = safe_text(value.strip())
     return value or None
 
 
-def _is_http_url(value: str) -> bool:
-    scheme, sep, rest = value.partition("://")
-    return bool(sep) and scheme.lower() in ("http", "https") and bool(rest)
+def _shown(value: str) -> str:
+    """A setting's value as it may appear in a note: quoted, and short."""
+    return repr(value if len(value) <= 60 else value[:60] + "…")
 
 
 def resolve_timezone(name: str) -> dt.tzinfo:
@@ -117,7 +128,13 @@ def resolve_timezone(name: str) -> dt.tzinfo:
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:
-    """Read and validate the environment; raise ConfigError with a clear message on bad input."""
+    """Read and validate the environment.
+
+    A missing or unusable webhook raises ConfigError with a clear message (nothing can be
+    delivered without it). A wrong display setting (time zone, language, log level) never
+    stops delivery: it falls back to its default, logs a warning and adds a note that every
+    message shows until the setting is fixed.
+    """
     url = _get(environ, URL_VARIABLE)
     parameter = _get(environ, SSM_VARIABLE)
     token_parameter = _get(environ, TOKEN_VARIABLE)
@@ -136,28 +153,49 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             f"{SSM_VARIABLE} to the name of an SSM SecureString parameter that holds it "
             f"(or, for Slack app mode, {TOKEN_VARIABLE} to the parameter holding the bot token)"
         )
-    if url and not _is_http_url(url):
+    allowed_hosts = frozenset(
+        host.strip().lower()
+        for host in (_get(environ, ALLOWED_HOSTS_VARIABLE) or "").split(",")
+        if host.strip()
+    )
+    problem = webhook_url_problem(url, allowed_hosts) if url else None
+    if problem is not None:
         # The value itself is a secret: never echo it.
-        raise ConfigError(f"{URL_VARIABLE} must be an https:// URL (the value is not shown)")
+        raise ConfigError(f"{URL_VARIABLE} {problem} (the value is not shown)")
 
+    notes: list[str] = []
     language = (_get(environ, "MESSAGE_LANGUAGE") or "en").lower()
     if language not in LANGUAGES:
-        raise ConfigError(
-            f"MESSAGE_LANGUAGE={language!r} is not supported; use one of: {', '.join(LANGUAGES)}"
+        notes.append(
+            f"MESSAGE_LANGUAGE={_shown(language)} is not supported (use one of: "
+            f"{', '.join(LANGUAGES)}); messages are in English"
         )
+        language = "en"
     log_level = (_get(environ, "LOG_LEVEL") or "INFO").upper()
     if log_level not in LOG_LEVELS:
-        raise ConfigError(f"LOG_LEVEL={log_level!r} is not one of: {', '.join(LOG_LEVELS)}")
+        notes.append(
+            f"LOG_LEVEL={_shown(log_level)} is not one of: {', '.join(LOG_LEVELS)}; logging at INFO"
+        )
+        log_level = "INFO"
     timezone = _get(environ, "TIMEZONE") or "UTC"
-    warnings: list[str] = []
     digest_threshold = _number(
-        environ, "DIGEST_THRESHOLD", 3, bounds=(0, 1000), warnings=warnings, whole=True
+        environ, "DIGEST_THRESHOLD", 3, bounds=(0, 1000), notes=notes, whole=True
     )
-    interval = _number(
-        environ, "SLACK_MESSAGE_INTERVAL_SECONDS", 1.0, bounds=(0, 60), warnings=warnings
-    )
-
-    app = _app_settings(environ) if token_parameter else {}
+    interval = _number(environ, "SLACK_MESSAGE_INTERVAL_SECONDS", 1.0, bounds=(0, 60), notes=notes)
+    app = _app_settings(environ, notes) if token_parameter else {}
+    graphs = _graph_settings(environ, notes) if token_parameter else {}
+    try:
+        tz = resolve_timezone(timezone)
+    except ConfigError:
+        notes.append(
+            f"TIMEZONE={_shown(timezone)} is not a known IANA time zone name (such as "
+            "Asia/Seoul); times are shown in UTC"
+        )
+        timezone, tz = "UTC", dt.UTC
+    for note in notes:
+        logger.warning(
+            json.dumps({"message": "configuration warning", "warning": note}, ensure_ascii=False)
+        )
 
     return Settings(
         webhook_url=url,
@@ -167,45 +205,45 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         icon_emoji=_get(environ, "SLACK_ICON_EMOJI"),
         alarm_mention=_get(environ, "ALARM_MENTION"),
         timezone=timezone,
-        tz=resolve_timezone(timezone),
+        tz=tz,
         language=language,
         log_level=log_level,
         digest_threshold=int(digest_threshold),
         message_interval=interval,
-        warnings=tuple(warnings),
+        webhook_allowed_hosts=allowed_hosts,
+        notes=tuple(notes),
         bot_token_ssm_parameter=token_parameter,
         **app,
-        **(_graph_settings(environ) if token_parameter else {}),
+        **graphs,
     )
 
 
-def _graph_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+def _graph_settings(environ: Mapping[str, str], notes: list[str]) -> dict[str, Any]:
     """SLACK_GRAPHS and SLACK_GRAPH_WINDOW_MINUTES (app mode only). A display setting never
-    stops delivery: a bad value is logged and replaced by the default (graphs off)."""
-    import logging  # noqa: PLC0415 - loaded by the handler already
-
-    log = logging.getLogger("alarm_to_slack")
+    stops delivery: a bad value falls back (graphs off, the default window) with a note."""
     enabled = (_get(environ, GRAPHS_VARIABLE) or "false").lower()
     if enabled not in ("true", "false"):
-        log.warning("%s=%r is not true or false; graphs are off", GRAPHS_VARIABLE, enabled)
+        notes.append(f"{GRAPHS_VARIABLE}={_shown(enabled)} is not true or false; graphs are off")
         enabled = "false"
-    window = _get(environ, GRAPH_WINDOW_VARIABLE) or str(DEFAULT_GRAPH_WINDOW_MINUTES)
     low, high = GRAPH_WINDOW_RANGE
-    if not window.isdigit() or not low <= int(window) <= high:
-        log.warning(
-            "%s=%r is not a whole number of minutes from %d to %d; using %d",
-            GRAPH_WINDOW_VARIABLE,
-            window,
-            low,
-            high,
-            DEFAULT_GRAPH_WINDOW_MINUTES,
-        )
-        window = str(DEFAULT_GRAPH_WINDOW_MINUTES)
+    window = _number(
+        environ,
+        GRAPH_WINDOW_VARIABLE,
+        DEFAULT_GRAPH_WINDOW_MINUTES,
+        bounds=(low, high),
+        notes=notes,
+        whole=True,
+    )
     return {"graphs": enabled == "true", "graph_window_minutes": int(window)}
 
 
-def _app_settings(environ: Mapping[str, str]) -> dict[str, Any]:
-    """The Slack app mode settings; routing is imported only here (webhook mode never pays)."""
+def _app_settings(environ: Mapping[str, str], notes: list[str]) -> dict[str, Any]:
+    """The Slack app mode settings; routing is imported only here (webhook mode never pays).
+
+    Without a usable channel nothing can be posted: ConfigError. Wrong routes, reply_broadcast
+    or TTL fall back (everything to the default channel, no broadcast, 30 days) with a note,
+    because they must never stop delivery.
+    """
     from routing import RouteError, is_channel, parse_routes  # noqa: PLC0415
 
     channel_id = _get(environ, CHANNEL_ID_VARIABLE)
@@ -216,24 +254,23 @@ def _app_settings(environ: Mapping[str, str]) -> dict[str, Any]:
         )
     if not is_channel(channel_id):
         raise ConfigError(
-            f"{CHANNEL_ID_VARIABLE}={channel_id!r} is not a channel ID such as C0123456789"
+            f"{CHANNEL_ID_VARIABLE}={_shown(channel_id)} is not a channel ID such as C0123456789"
+        )
+    api_url = _get(environ, API_URL_VARIABLE) or DEFAULT_API_BASE_URL
+    if not is_allowed_api_url(api_url):
+        raise ConfigError(
+            f"{API_URL_VARIABLE}={_shown(api_url)} must be {DEFAULT_API_BASE_URL} or a loopback "
+            "http:// URL (a local fake Web API for tests)"
         )
     try:
         routes = parse_routes(_get(environ, ROUTES_VARIABLE))
     except RouteError as exc:
-        raise ConfigError(f"{ROUTES_VARIABLE}: {exc}") from None
+        notes.append(f"{ROUTES_VARIABLE}: {exc}; every alarm goes to {channel_id}")
+        routes = ()
     broadcast = (_get(environ, "SLACK_REPLY_BROADCAST") or "false").lower()
     if broadcast not in ("true", "false"):
-        raise ConfigError(f"SLACK_REPLY_BROADCAST={broadcast!r} must be true or false")
-    ttl = _get(environ, "SLACK_STATE_TTL_DAYS") or "30"
-    if not ttl.isdigit() or not 1 <= int(ttl) <= 3650:
-        raise ConfigError(f"SLACK_STATE_TTL_DAYS={ttl!r} must be a whole number of days, 1-3650")
-    api_url = _get(environ, API_URL_VARIABLE) or DEFAULT_API_BASE_URL
-    if not is_allowed_api_url(api_url):
-        raise ConfigError(
-            f"{API_URL_VARIABLE}={api_url!r} must be {DEFAULT_API_BASE_URL} or a loopback "
-            "http:// URL (a local fake Web API for tests)"
-        )
+        notes.append(f"SLACK_REPLY_BROADCAST={_shown(broadcast)} is not true or false; using false")
+    ttl = _number(environ, "SLACK_STATE_TTL_DAYS", 30, bounds=(1, 3650), notes=notes, whole=True)
     return {
         "channel_id": channel_id,
         "routes": routes,
@@ -264,7 +301,7 @@ def _number(
     default: float,
     *,
     bounds: tuple[float, float],
-    warnings: list[str],
+    notes: list[str],
     whole: bool = False,
 ) -> float:
     """A numeric tuning setting; a bad value falls back to the default with a warning, because
@@ -279,7 +316,9 @@ def _number(
         value = float("nan")
     if not (low <= value <= high) or (whole and not value.is_integer()):
         kind = "a whole number" if whole else "a number"
-        warnings.append(f"{name}={raw!r} is not {kind} from {low:g} to {high:g}; using {default:g}")
+        notes.append(
+            f"{name}={_shown(raw)} is not {kind} from {low:g} to {high:g}; using {default:g}"
+        )
         return default
     return value
 
@@ -318,10 +357,11 @@ def resolve_webhook_url(
             f"could not read SSM parameter {name!r} ({SSM_VARIABLE}): {type(exc).__name__}: {exc}"
         ) from None
     value = str(((response or {}).get("Parameter") or {}).get("Value") or "").strip()
-    if not _is_http_url(value):
+    problem = webhook_url_problem(value, settings.webhook_allowed_hosts)
+    if problem is not None:
         raise ConfigError(
-            f"SSM parameter {name!r} ({SSM_VARIABLE}) does not hold an https:// webhook URL "
-            "(the value is not shown)"
+            f"SSM parameter {name!r} ({SSM_VARIABLE}) does not hold a usable webhook URL: it "
+            f"{problem} (the value is not shown)"
         )
     _ssm_cache[name] = value
     return value

@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from text import safe_text
+
 # typing costs cold-start time and is only needed by type checkers.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -56,6 +58,11 @@ class _Attempt:
 
     __slots__ = ("error", "retry_after", "retryable", "status")
 
+    @property
+    def delivered(self) -> bool:
+        """Slack took the message: a 2xx with Slack's "ok" body (then there is no error)."""
+        return self.status is not None and 200 <= self.status < 300 and self.error is None
+
     def __init__(
         self,
         status: int | None,
@@ -74,19 +81,69 @@ class _Attempt:
 Attempt = _Attempt
 
 
+# Where a webhook may point: Slack's hosts, plus any listed in SLACK_WEBHOOK_ALLOWED_HOSTS
+# (comma-separated, e.g. for a test double or a proxy). Loopback is always allowed, also over
+# plain http, so local runs and tests work; nothing else may use http.
+SLACK_HOSTS = frozenset({"hooks.slack.com", "hooks.slack-gov.com"})
+LOOPBACK_HOSTS = frozenset({"localhost", "::1"})
+
+
+def _is_loopback(host: str) -> bool:
+    return host in LOOPBACK_HOSTS or (host.startswith("127.") and host.count(".") == 3)
+
+
+def webhook_url_problem(url: str, extra_hosts: frozenset[str] = frozenset()) -> str | None:  # noqa: PLR0911
+    """Why `url` is not a usable webhook URL, or None. The answer never contains the URL."""
+    from urllib.parse import urlsplit  # noqa: PLC0415 - cheap; needed for the first post anyway
+
+    if not url.isascii() or any(c.isspace() or not c.isprintable() for c in url):
+        return "contains whitespace, control or non-ASCII characters"
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return "is not a valid URL"
+    scheme = parts.scheme.lower()
+    if scheme not in ("https", "http") or not host:
+        return "must be an https:// URL"
+    if _is_loopback(host):
+        return None
+    if scheme != "https":
+        return "must be an https:// URL (plain http is allowed for loopback addresses only)"
+    if host not in SLACK_HOSTS and host not in extra_hosts:
+        allowed = ", ".join(sorted(SLACK_HOSTS | extra_hosts))
+        return f"must point at {allowed} (set SLACK_WEBHOOK_ALLOWED_HOSTS to allow another host)"
+    return None
+
+
+def _escaped_forms(secret: str) -> list[str]:
+    """The ways a secret can appear in an error text: raw, as repr() shows it, %-encoded,
+    and (when it holds control characters or spaces) each long piece between them."""
+    from urllib.parse import quote  # noqa: PLC0415
+
+    forms = {secret, repr(secret)[1:-1], quote(secret, safe="/:"), quote(secret, safe="")}
+    forms.add(secret.encode("unicode_escape").decode("ascii"))
+    pieces = "".join(c if c.isprintable() and not c.isspace() else "\n" for c in secret)
+    forms.update(pieces.split("\n"))
+    return [form for form in forms if len(form) >= 8]
+
+
 def redact(text: str, url: str) -> str:
-    """Remove the webhook URL (and its secret path) from text that may be logged."""
-    from urllib.parse import urlsplit  # noqa: PLC0415 - cheap; imported with urllib.request
+    """Remove the webhook URL (and its secret path) from text that may be logged, also in its
+    escaped forms (repr(), %-encoding): http.client quotes a bad URL with repr()."""
+    from urllib.parse import urlsplit  # noqa: PLC0415 - cheap; imported with http.client
 
     try:
         parts = urlsplit(url)
-        # Whole URL, its path, and each long path segment (Slack's token is the last one).
-        secrets = [url, parts.path, parts.netloc + parts.path, parts.query]
+        # Whole URL, host and path, and each long path segment (Slack's token is the last one).
+        secrets = [url, parts.path, parts.netloc, parts.netloc + parts.path, parts.query]
         secrets += parts.path.split("/")
     except ValueError:
         secrets = [url]
-    for secret in sorted((s for s in secrets if len(s) >= 8), key=len, reverse=True):
-        text = text.replace(secret, "[redacted]")
+    forms = {form for secret in secrets for form in _escaped_forms(secret)}
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, "[redacted]")
     return text
 
 
@@ -101,84 +158,191 @@ def _retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
-def _read_error_body(response: Any) -> str:  # noqa: ANN401 - HTTPError or HTTPResponse
-    try:
-        raw = response.read(ERROR_TEXT_LIMIT * 4)
-    except Exception:  # the status code alone still tells the story
-        return ""
-    return raw.decode("utf-8", "replace").strip()[:ERROR_TEXT_LIMIT]
+class AttemptTimeout(TimeoutError):
+    """The attempt's deadline passed (in DNS, connect, TLS, send or while reading)."""
 
 
-_opener: Any = None
+def _time_left(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise AttemptTimeout("the attempt's deadline passed")
+    return left
 
 
-def _get_opener() -> Any:  # noqa: ANN401 - urllib's OpenerDirector
-    """An opener that does not follow redirects (a webhook never redirects; a POST turned into a
-    GET would look like success). Built on first use: urllib.request is a large import and the
-    cold start should not pay for it."""
-    global _opener  # noqa: PLW0603 - one opener per container
-    if _opener is None:
-        import urllib.request  # noqa: PLC0415
+def _deadline_socket_classes() -> tuple[type, type]:
+    """socket and SSLSocket subclasses that bound every blocking call by the attempt deadline.
 
-        class _NoRedirect(urllib.request.HTTPRedirectHandler):
-            def redirect_request(self, *args: Any, **kwargs: Any) -> None:  # noqa: ANN401
-                return None
+    urllib's timeout applies to each socket operation: a server that trickles a header line
+    every 0.4 s never trips a 5 s timeout. These reset the timeout to the time left before
+    each call, so the whole attempt ends by its deadline.
+    """
+    import socket  # noqa: PLC0415
+    import ssl  # noqa: PLC0415
 
-        _opener = urllib.request.build_opener(_NoRedirect())
-    return _opener
+    def bounded(method_name: str, base: type) -> Any:  # noqa: ANN401
+        method = getattr(base, method_name)
+
+        def call(self: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
+            base.settimeout(self, _time_left(self.attempt_deadline))
+            return method(self, *args, **kwargs)
+
+        return call
+
+    names = ("connect", "send", "sendall", "recv", "recv_into", "do_handshake")
+
+    def build(base: type) -> type:
+        members = {n: bounded(n, base) for n in names if hasattr(base, n)}
+        members["attempt_deadline"] = 0.0
+        return type(f"Deadline{base.__name__}", (base,), members)
+
+    return build(socket.socket), build(ssl.SSLSocket)
+
+
+_socket_classes: tuple[type, type] | None = None
+_ssl_context: Any = None
+
+
+def _resolve(host: str, port: int, deadline: float) -> list[Any]:
+    """getaddrinfo has no timeout: run it in a daemon thread and stop waiting at the deadline."""
+    import socket  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    if _is_loopback(host) or host.replace(".", "").isdigit():
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    result: list[Any] = []
+    failure: list[BaseException] = []
+
+    def lookup() -> None:
+        try:
+            result.extend(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except BaseException as exc:  # handed to the caller
+            failure.append(exc)
+
+    thread = threading.Thread(target=lookup, name="dns", daemon=True)
+    thread.start()
+    thread.join(_time_left(deadline))
+    if failure:
+        raise failure[0]
+    if not result:
+        raise AttemptTimeout("DNS lookup did not finish before the attempt's deadline")
+    return result
+
+
+def _open_socket(host: str, port: int, *, tls: bool, deadline: float) -> Any:  # noqa: ANN401
+    global _socket_classes, _ssl_context  # noqa: PLW0603 - built once per container
+    if _socket_classes is None:
+        _socket_classes = _deadline_socket_classes()
+    plain_class, tls_class = _socket_classes
+    last: BaseException = OSError(f"no address for {host}")
+    for family, kind, proto, _, address in _resolve(host, port, deadline):
+        sock = plain_class(family, kind, proto)
+        sock.attempt_deadline = deadline
+        try:
+            sock.connect(address)
+        except OSError as exc:
+            sock.close()
+            last = exc
+            continue
+        if not tls:
+            return sock
+        if _ssl_context is None:
+            import ssl  # noqa: PLC0415
+
+            _ssl_context = ssl.create_default_context()
+            _ssl_context.sslsocket_class = tls_class
+        try:
+            wrapped = _ssl_context.wrap_socket(
+                sock, server_hostname=host, do_handshake_on_connect=False
+            )
+            wrapped.attempt_deadline = deadline
+            wrapped.do_handshake()
+        except BaseException:
+            sock.close()
+            raise
+        return wrapped
+    raise last
+
+
+def _connection(host: str, port: int, *, tls: bool, deadline: float) -> Any:  # noqa: ANN401
+    import http.client  # noqa: PLC0415 - much lighter than urllib.request
+
+    class DeadlineConnection(http.client.HTTPConnection):
+        def connect(self) -> None:
+            self.sock = _open_socket(self.host, self.port, tls=tls, deadline=deadline)
+
+    connection = DeadlineConnection(host, port)
+    connection.default_port = 443 if tls else 80  # the Host header omits the default port
+    return connection
 
 
 def _attempt(url: str, body: bytes, timeout: float) -> _Attempt:  # noqa: PLR0911 - one per outcome
-    import http.client  # noqa: PLC0415 - already loaded by urllib.request
-    import urllib.error  # noqa: PLC0415
-    import urllib.request  # noqa: PLC0415
+    """One POST, bounded as a whole (DNS, connect, TLS, send, headers, body) by `timeout`.
 
-    if not url.lower().startswith(("https://", "http://")):
-        # Also keeps urllib's file:// and ftp:// handlers out of reach.
-        return _Attempt(None, "invalid webhook URL: not an http(s) URL", retryable=False)
-    opener = _get_opener()
+    http.client rather than urllib: it never follows a redirect (a webhook never redirects; a
+    POST turned into a GET would look like success) and it is a lighter import.
+    """
+    import http.client  # noqa: PLC0415
+    from urllib.parse import urlsplit  # noqa: PLC0415
+
+    problem = webhook_url_problem(url, frozenset({_host_of(url)}))
+    if problem is not None:
+        return _Attempt(None, f"invalid webhook URL: {problem}", retryable=False)
+    deadline = time.monotonic() + timeout
+    parts = urlsplit(url)
+    tls = parts.scheme.lower() == "https"
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    connection = _connection(
+        parts.hostname or "", parts.port or (443 if tls else 80), tls=tls, deadline=deadline
+    )
     try:
-        request = urllib.request.Request(  # noqa: S310 - the operator's webhook URL
-            url,
-            data=body,
-            method="POST",
+        connection.request(
+            "POST",
+            target,
+            body=body,
             headers={"Content-Type": "application/json; charset=utf-8"},
         )
-    except ValueError as exc:
-        return _Attempt(None, redact(f"invalid webhook URL: {exc}", url), retryable=False)
-    try:
-        with opener.open(request, timeout=timeout) as response:
-            status = response.status
-            text = _read_error_body(response)
-    except urllib.error.HTTPError as exc:
-        status = exc.code
-        text = _read_error_body(exc)
-        retryable = status in RETRYABLE_STATUSES or status >= 500
-        retry_after = _retry_after_seconds(exc.headers.get("Retry-After") if exc.headers else None)
-        exc.close()
-        return _Attempt(
-            status,
-            redact(text or exc.reason or "", url),
-            retryable=retryable,
-            retry_after=retry_after,
-        )
-    except urllib.error.URLError as exc:
-        reason = exc.reason
-        detail = (
-            f"{type(reason).__name__}: {reason}"
-            if isinstance(reason, BaseException)
-            else str(reason)
-        )
-        retryable = not isinstance(reason, ValueError)
-        return _Attempt(None, redact(detail, url), retryable=retryable)
+        response = connection.getresponse()
+        status = response.status
+        retry_after = _retry_after_seconds(response.getheader("Retry-After"))
+        text = response.read(ERROR_TEXT_LIMIT * 4).decode("utf-8", "replace").strip()
+    except AttemptTimeout as exc:
+        return _Attempt(None, f"timed out: {exc} ({timeout:.1f} s)", retryable=True)
     except (TimeoutError, OSError, http.client.HTTPException) as exc:
-        # Timeouts during the read, connection resets, malformed responses: all transient.
+        # Timeouts, resets, refused connections, DNS failures, malformed responses: transient.
         return _Attempt(None, redact(f"{type(exc).__name__}: {exc}", url), retryable=True)
     except ValueError as exc:
         return _Attempt(None, redact(f"invalid webhook URL: {exc}", url), retryable=False)
+    finally:
+        connection.close()
+    text = redact(text[:ERROR_TEXT_LIMIT], url)
     if 200 <= status < 300:
-        return _Attempt(status, None, retryable=False)
-    return _Attempt(status, redact(text, url), retryable=status >= 500)
+        if text == "ok":
+            return _Attempt(status, None, retryable=False)
+        # Slack's webhook answers exactly "ok". Anything else (a proxy's HTML page, "no_text")
+        # is not a delivery. Not retried here: if something in between did pass the message
+        # on, a quick retry would post it twice. The record fails, so Lambda's retries and the
+        # failure queue keep it.
+        return _Attempt(status, f"HTTP {status} without Slack's 'ok': {text!r}", retryable=False)
+    # Slack answers 4xx with a short error text (invalid_payload, no_service, ...) that will not
+    # change on a retry. 429, 5xx and the few timing-related 4xx are worth retrying.
+    retryable = status in RETRYABLE_STATUSES or status >= 500
+    return _Attempt(status, text or f"HTTP {status}", retryable=retryable, retry_after=retry_after)
+
+
+def _host_of(url: str) -> str:
+    """The URL's host, so the attempt checks the URL's form but not its host (settings does)."""
+    from urllib.parse import urlsplit  # noqa: PLC0415
+
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def encode_payload(payload: dict[str, Any]) -> bytes:
+    """The payload as compact UTF-8 JSON. Never raises UnicodeEncodeError: a lone surrogate
+    anywhere in it (from an event, a setting, a bug) becomes U+FFFD instead."""
+    return safe_text(json.dumps(payload, ensure_ascii=False, separators=(",", ":"))).encode("utf-8")
 
 
 def post_to_slack(
@@ -197,7 +361,7 @@ def post_to_slack(
     (the Lambda's remaining time minus a margin); None means only the policy bounds it.
     `sleep`, `clock` and `random` are injectable so tests need no real waiting.
     """
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    body = encode_payload(payload)
     return send_with_retries(
         lambda timeout: _attempt(url, body, timeout),
         policy=policy,
@@ -217,11 +381,10 @@ def send_with_retries(
     clock: Callable[[], float] = time.monotonic,
     random: Callable[[], float] | None = None,
 ) -> Delivery:
-    """Call `attempt(timeout)` until it succeeds, fails permanently, or time or tries run out.
+    """Call `attempt(timeout)` until it delivers, fails permanently, or time or tries run out.
 
     The retry, backoff, Retry-After and deadline rules shared by every Slack transport (the
-    webhook here, the Web API in slack_api.py). An attempt succeeds when it has a 2xx status
-    and no error.
+    webhook here, the Web API in slack_api.py).
     """
     if random is None:
         import random as random_module  # noqa: PLC0415 - deferred like urllib.request
@@ -238,7 +401,7 @@ def send_with_retries(
             timeout = min(timeout, remaining)
         attempts += 1
         last = attempt(timeout)
-        if last.error is None and last.status is not None and 200 <= last.status < 300:
+        if last.delivered:
             return Delivery(
                 delivered=True, outcome="delivered", attempts=attempts, status=last.status
             )

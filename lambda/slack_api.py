@@ -13,7 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from settings import is_allowed_api_url
-from slack import DEFAULT_POLICY, Attempt, Delivery, RetryPolicy, send_with_retries
+from slack import (
+    DEFAULT_POLICY,
+    Attempt,
+    Delivery,
+    RetryPolicy,
+    encode_payload,
+    send_with_retries,
+)
 
 # typing costs cold-start time and is only needed by type checkers.
 TYPE_CHECKING = False
@@ -149,7 +156,7 @@ class SlackApi:
 
     def call(self, method: str, arguments: dict[str, Any], *, deadline: float | None) -> ApiResult:
         """POST `arguments` as JSON to `method`; retry what Slack says is worth retrying."""
-        body = json.dumps(arguments, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        body = encode_payload(arguments)
         responses: list[dict[str, Any]] = []
 
         def attempt(timeout: float) -> Attempt:
@@ -170,46 +177,39 @@ class SlackApi:
         return self.call("chat.update", arguments, deadline=deadline)
 
     def _attempt(self, method: str, body: bytes, timeout: float) -> tuple[Attempt, object]:
-        import http.client  # noqa: PLC0415 - loaded with urllib.request
-        import urllib.error  # noqa: PLC0415
-        import urllib.request  # noqa: PLC0415
+        """One POST, bounded as a whole by `timeout` (slack.py's deadline-bound connection)."""
+        import http.client  # noqa: PLC0415
+        from urllib.parse import urlsplit  # noqa: PLC0415
 
-        from slack import _get_opener, _retry_after_seconds  # noqa: PLC0415
+        from slack import AttemptTimeout, _connection, _retry_after_seconds  # noqa: PLC0415
 
-        request = urllib.request.Request(  # noqa: S310 - https://slack.com or loopback only
-            self.base_url + method,
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json; charset=utf-8",
-                "Authorization": f"Bearer {self._token}",
-            },
+        deadline = time.monotonic() + timeout
+        parts = urlsplit(self.base_url + method)
+        tls = parts.scheme == "https"
+        connection = _connection(
+            parts.hostname or "", parts.port or (443 if tls else 80), tls=tls, deadline=deadline
         )
-        retry_after: float | None = None
         try:
-            with _get_opener().open(request, timeout=timeout) as response:
-                status = response.status
-                raw = response.read(RESPONSE_LIMIT)
-        except urllib.error.HTTPError as exc:
-            status = exc.code
-            retry_after = _retry_after_seconds(
-                exc.headers.get("Retry-After") if exc.headers else None
+            connection.request(
+                "POST",
+                parts.path,
+                body=body,
+                headers={
+                    "Content-Type": "application/json; charset=utf-8",
+                    "Authorization": f"Bearer {self._token}",
+                },
             )
-            try:
-                raw = exc.read(RESPONSE_LIMIT)
-            except Exception:  # the status code alone still tells the story
-                raw = b""
-            exc.close()
-        except urllib.error.URLError as exc:
-            reason = exc.reason
-            detail = (
-                f"{type(reason).__name__}: {reason}"
-                if isinstance(reason, BaseException)
-                else str(reason)
-            )
-            return Attempt(None, detail, retryable=True), None
+            response = connection.getresponse()
+            status = response.status
+            retry_after = _retry_after_seconds(response.getheader("Retry-After"))
+            raw = response.read(RESPONSE_LIMIT)
+        except AttemptTimeout as exc:
+            return Attempt(None, f"timed out: {exc} ({timeout:.1f} s)", retryable=True), None
         except (TimeoutError, OSError, http.client.HTTPException) as exc:
+            # Resets, refused connections, DNS failures, malformed responses: transient.
             return Attempt(None, f"{type(exc).__name__}: {exc}", retryable=True), None
+        finally:
+            connection.close()
         try:
             data = json.loads(raw.decode("utf-8", "replace")) if raw else None
         except ValueError:

@@ -53,34 +53,40 @@ def is_allowed_upload_url(url: object) -> bool:
 
 
 def _post_bytes(url: str, content: bytes, timeout: float) -> Attempt:
-    import http.client  # noqa: PLC0415 - loaded with urllib.request
-    import urllib.error  # noqa: PLC0415
-    import urllib.request  # noqa: PLC0415
+    """One POST of the bytes, bounded as a whole by `timeout` (slack.py's deadline-bound
+    connection, as the Web API client uses)."""
+    import http.client  # noqa: PLC0415
+    import time  # noqa: PLC0415
+    from urllib.parse import urlsplit  # noqa: PLC0415
 
-    from slack import _get_opener, _retry_after_seconds  # noqa: PLC0415
+    from slack import AttemptTimeout, _connection, _retry_after_seconds  # noqa: PLC0415
 
-    request = urllib.request.Request(  # noqa: S310 - checked by is_allowed_upload_url
-        url,
-        data=content,
-        method="POST",
-        headers={"Content-Type": "application/octet-stream"},
+    deadline = time.monotonic() + timeout
+    parts = urlsplit(url)
+    tls = parts.scheme == "https"
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    connection = _connection(
+        parts.hostname or "", parts.port or (443 if tls else 80), tls=tls, deadline=deadline
     )
     try:
-        with _get_opener().open(request, timeout=timeout) as response:
-            status = response.status
-            response.read(RESPONSE_LIMIT)
-    except urllib.error.HTTPError as exc:
-        retry_after = _retry_after_seconds(exc.headers.get("Retry-After") if exc.headers else None)
-        exc.close()
-        retryable = exc.code in (408, 429) or exc.code >= 500
-        return Attempt(exc.code, f"HTTP {exc.code}", retryable=retryable, retry_after=retry_after)
-    except urllib.error.URLError as exc:
-        return Attempt(None, f"URLError: {type(exc.reason).__name__}", retryable=True)
+        connection.request(
+            "POST", path, body=content, headers={"Content-Type": "application/octet-stream"}
+        )
+        response = connection.getresponse()
+        status = response.status
+        retry_after = _retry_after_seconds(response.getheader("Retry-After"))
+        response.read(RESPONSE_LIMIT)
+    except AttemptTimeout:
+        return Attempt(None, f"timed out ({timeout:.1f} s)", retryable=True)
     except (TimeoutError, OSError, http.client.HTTPException) as exc:
+        # The message of these may quote the URL: only the type is kept.
         return Attempt(None, type(exc).__name__, retryable=True)
-    if not 200 <= status < 300:
-        return Attempt(status, f"HTTP {status}", retryable=status >= 500)
-    return Attempt(status, None, retryable=False)
+    finally:
+        connection.close()
+    if 200 <= status < 300:
+        return Attempt(status, None, retryable=False)
+    retryable = status in (408, 429) or status >= 500
+    return Attempt(status, f"HTTP {status}", retryable=retryable, retry_after=retry_after)
 
 
 def upload_file(

@@ -208,9 +208,11 @@ def render(readme: str, module_dir: Path) -> str:
 
 
 def default_targets(repo_root: Path = REPO_ROOT) -> list[tuple[Path, Path]]:
-    """(README, module dir) pairs: the root module and each example whose README has markers."""
+    """(README, module dir) pairs: the root module and each example or submodule whose README
+    has markers."""
     targets = [(repo_root / "README.md", repo_root)]
-    for readme in sorted(repo_root.glob("examples/*/README.md")):
+    readmes = [*repo_root.glob("examples/*/README.md"), *repo_root.glob("modules/*/README.md")]
+    for readme in sorted(readmes):
         if INPUTS_BEGIN in readme.read_text(encoding="utf-8"):
             targets.append((readme, readme.parent))
     return targets
@@ -235,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--readme",
         type=Path,
-        help="one README to process (default: README.md and examples/*/README.md with markers)",
+        help="one README to process (default: README.md, examples/*/ and modules/*/README.md)",
     )
     parser.add_argument(
         "--module-dir", type=Path, help="directory of variables.tf/outputs.tf for --readme"

@@ -12,7 +12,8 @@ mock_provider "aws" {
 
   mock_data "aws_region" {
     defaults = {
-      name = "eu-west-1"
+      name     = "eu-west-1"
+      endpoint = "ec2.eu-west-1.amazonaws.com"
     }
   }
 
@@ -64,6 +65,16 @@ mock_provider "aws" {
     defaults = {
       arn = "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:mock"
     }
+  }
+}
+
+# The inbox (inbox.tf) gets an ARN of its own, distinct from the failure queue's.
+override_resource {
+  target          = aws_sqs_queue.inbox
+  override_during = plan
+  values = {
+    arn = "arn:aws:sqs:eu-west-1:123456789012:alerts-inbox"
+    url = "https://sqs.eu-west-1.amazonaws.com/123456789012/alerts-inbox"
   }
 }
 
@@ -143,6 +154,7 @@ run "app_mode_iam_is_scoped_to_the_table_and_the_token_parameter" {
       } == {
       WriteOwnLogGroup           = toset(["arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/alerts:*"])
       SendFailedEventsToOwnQueue = toset(["arn:aws:sqs:eu-west-1:123456789012:alerts-failures"])
+      ReceiveFromOwnInbox        = toset(["arn:aws:sqs:eu-west-1:123456789012:alerts-inbox"])
       ReadBotTokenParameter      = toset(["arn:aws:ssm:eu-west-1:123456789012:parameter/alerts/slack-bot-token"])
       ReadWriteOwnStateTable     = toset(["arn:aws:dynamodb:eu-west-1:123456789012:table/alerts-slack-state"])
     }
@@ -281,7 +293,7 @@ run "a_webhook_and_a_bot_token_together_are_rejected" {
     slack_webhook_url = "https://hooks.slack.com/services/T000/B000/XXXX"
   }
 
-  expect_failures = [aws_lambda_function.this]
+  expect_failures = [var.slack_webhook_ssm_parameter_name]
 }
 
 run "app_mode_without_a_default_channel_is_rejected" {
@@ -291,7 +303,7 @@ run "app_mode_without_a_default_channel_is_rejected" {
     slack_channel_id = null
   }
 
-  expect_failures = [aws_lambda_function.this]
+  expect_failures = [var.slack_channel_id]
 }
 
 run "routes_in_webhook_mode_are_rejected" {
@@ -301,11 +313,9 @@ run "routes_in_webhook_mode_are_rejected" {
     slack_bot_token_ssm_parameter_name = null
     slack_webhook_url                  = "https://hooks.slack.com/services/T000/B000/XXXX"
     slack_channel_id                   = null
-    alarms                             = {}
-    ec2_instances                      = {}
   }
 
-  expect_failures = [aws_lambda_function.this]
+  expect_failures = [var.slack_routes, var.alarms, var.ec2_instances]
 }
 
 run "a_bad_route_is_rejected" {

@@ -219,3 +219,13 @@ def test_any_names_fit_slack_limits_and_are_all_named(alarm_names: list[str], la
 
 def test_storm_messages_are_distinct_alarms() -> None:
     assert len({m["AlarmName"] for m in storm_messages(500)}) == 500
+
+
+def test_a_configuration_note_is_shown_in_a_digest_and_the_limits_still_hold() -> None:
+    settings = load_settings({**WEBHOOK, "TIMEZONE": "Asia/Seol", "DIGEST_THRESHOLD": "x"})
+    parts = format_digest(entries_of(storm_event(1000, name_length=300)), settings)
+    first = "\n".join(block_texts(parts[0].payload))
+    assert "TIMEZONE" in first
+    assert "DIGEST_THRESHOLD" in first
+    for part in parts:
+        assert_within_slack_limits(part.payload)

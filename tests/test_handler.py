@@ -185,9 +185,25 @@ def test_settings_are_read_once_per_container(
 ) -> None:
     monkeypatch.setenv("SLACK_WEBHOOK_URL", fake_slack.url)
     lambda_handler(load_event("sns-ok"), None)
-    monkeypatch.setenv("MESSAGE_LANGUAGE", "fr")  # would be a ConfigError if read again
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", "ftp://x")  # would be a ConfigError if read again
     lambda_handler(load_event("sns-ok"), None)
     assert len(fake_slack.requests) == 2
+
+
+def test_a_mistyped_timezone_still_delivers_in_utc_with_a_visible_note(
+    fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", fake_slack.url)
+    monkeypatch.setenv("TIMEZONE", "Asia/Seol")
+    result = lambda_handler(load_event("sns-alarm-cpu-high"), LambdaContext(30_000))
+    assert result["delivered"] == 1
+    (body,) = fake_slack.requests
+    blocks = body["attachments"][0]["blocks"]
+    fields = [f["text"] for b in blocks for f in b.get("fields", [])]
+    assert any(f.endswith("2024-05-14 07:21:04 UTC") for f in fields)
+    assert blocks[-1]["type"] == "context"
+    assert "TIMEZONE='Asia/Seol'" in blocks[-1]["elements"][0]["text"]
+    assert any(r.levelname == "WARNING" and "Asia/Seol" in r.getMessage() for r in caplog.records)
 
 
 def test_missing_configuration_raises_a_clear_error(

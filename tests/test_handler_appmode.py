@@ -273,9 +273,6 @@ def test_app_settings_are_read_and_validated() -> None:
         ({"SLACK_WEBHOOK_SSM_PARAMETER": "/x"}, "set exactly one"),
         ({"SLACK_CHANNEL_ID": ""}, "SLACK_CHANNEL_ID is required"),
         ({"SLACK_CHANNEL_ID": "not a channel"}, "is not a channel ID"),
-        ({"SLACK_ROUTES": '[{"channel_id": "C1", "alarm_name_regex": "("}]'}, "route 0"),
-        ({"SLACK_REPLY_BROADCAST": "yes"}, "SLACK_REPLY_BROADCAST"),
-        ({"SLACK_STATE_TTL_DAYS": "0"}, "SLACK_STATE_TTL_DAYS"),
         ({"SLACK_API_BASE_URL": "https://evil.example/api/"}, "SLACK_API_BASE_URL"),
         ({"SLACK_API_BASE_URL": "http://slack.com/api/"}, "SLACK_API_BASE_URL"),
     ],
@@ -283,6 +280,27 @@ def test_app_settings_are_read_and_validated() -> None:
 def test_bad_app_settings_are_rejected_clearly(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_settings({**APP, **env})
+
+
+@pytest.mark.parametrize(
+    ("env", "note"),
+    [
+        (
+            {"SLACK_ROUTES": '[{"channel_id": "C1", "alarm_name_regex": "("}]'},
+            "SLACK_ROUTES: route 0: alarm_name_regex '(' is invalid",
+        ),
+        ({"SLACK_REPLY_BROADCAST": "yes"}, "SLACK_REPLY_BROADCAST='yes' is not true or false"),
+        ({"SLACK_STATE_TTL_DAYS": "0"}, "SLACK_STATE_TTL_DAYS"),
+    ],
+)
+def test_wrong_routing_or_display_settings_fall_back_with_a_note(
+    env: dict[str, str], note: str
+) -> None:
+    settings = load_settings({**APP, **env})
+    assert any(n.startswith(note) for n in settings.notes), settings.notes
+    assert settings.routes == ()
+    assert not settings.reply_broadcast
+    assert settings.state_ttl_days == 30
 
 
 def test_webhook_mode_does_not_import_app_mode_modules() -> None:

@@ -12,6 +12,7 @@ from message import (
     ELLIPSIS,
     console_url,
     escape,
+    format_fallback,
     format_message,
     format_timestamp,
     parse_timestamp,
@@ -20,7 +21,7 @@ from message import (
 from settings import Settings, load_settings
 from support import load_event
 
-URL = "https://hooks.example.invalid/services/T/B/secret"
+URL = "https://hooks.slack.com/services/T/B/secret"
 
 
 def settings(**env: str) -> Settings:
@@ -362,3 +363,13 @@ def test_truncate_counts_like_slack_and_keeps_short_text() -> None:
 
 def test_escape_covers_the_three_control_characters() -> None:
     assert escape("a & <b> c") == "a &amp; &lt;b&gt; c"
+
+
+def test_configuration_notes_are_shown_in_the_message_and_the_fallback() -> None:
+    settings = load_settings({"SLACK_WEBHOOK_URL": URL, "MESSAGE_LANGUAGE": "<!here>"})
+    alarm = parse_event(load_event("sns-alarm-cpu-high"))[0]
+    blocks = format_message(alarm, settings)["attachments"][0]["blocks"]
+    note = blocks[-1]["elements"][0]["text"]
+    assert "MESSAGE_LANGUAGE='&lt;!here&gt;'" in note  # escaped: a setting cannot mention
+    assert "<" not in note
+    assert "MESSAGE_LANGUAGE" in format_fallback(alarm, settings)["text"]

@@ -20,7 +20,7 @@ from message import (
 )
 from settings import Settings, load_settings
 
-URL = "https://hooks.example.invalid/services/T/B/property"
+URL = "https://hooks.slack.com/services/T/B/property"
 SETTINGS = [
     load_settings({"SLACK_WEBHOOK_URL": URL}),
     load_settings(

@@ -131,10 +131,17 @@ def test_module_readme_tables_match_variables_and_outputs() -> None:
 
 
 @pytest.mark.parametrize(
-    "example", ["ec2-cpu-alarm", "new-ec2-instance", "direct-to-lambda"], ids=str
+    "example",
+    [
+        "examples/ec2-cpu-alarm",
+        "examples/new-ec2-instance",
+        "examples/direct-to-lambda",
+        "modules/ec2-alarms",
+    ],
+    ids=str,
 )
 def test_example_readme_tables_match_the_example(example: str) -> None:
-    readme = REPO_ROOT / "examples" / example / "README.md"
+    readme = REPO_ROOT / example / "README.md"
     current = readme.read_text(encoding="utf-8")
     wanted = readme_tables.render(current, readme.parent)
     assert current == wanted, f"{readme} tables drifted from the example's .tf files: `make docs`"
@@ -230,7 +237,8 @@ def test_missing_markers_are_an_error(fixture_module: Path) -> None:
 
 
 def test_readme_relative_links_point_at_existing_files() -> None:
-    for readme in [REPO_ROOT / "README.md", *sorted(REPO_ROOT.glob("examples/*/README.md"))]:
+    readmes = [*REPO_ROOT.glob("examples/*/README.md"), *REPO_ROOT.glob("modules/*/README.md")]
+    for readme in [REPO_ROOT / "README.md", *sorted(readmes)]:
         text = readme.read_text(encoding="utf-8")
         for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
             if re.match(r"^[a-z]+:", target):
@@ -259,8 +267,8 @@ def test_readme_lists_every_example() -> None:
 META_ARGUMENTS = {"source", "version", "providers", "count", "for_each", "depends_on"}
 
 
-def _module_variable_types() -> dict[str, str]:
-    return {var.name: var.type for var in readme_tables.load_variables(REPO_ROOT / "variables.tf")}
+def _module_variable_types(module_dir: Path = REPO_ROOT) -> dict[str, str]:
+    return {var.name: var.type for var in readme_tables.load_variables(module_dir / "variables.tf")}
 
 
 def _object_attributes(type_expression: str) -> set[str]:
@@ -282,6 +290,7 @@ def _check_arguments(arguments: dict[str, object], types: dict[str, str], where:
 
 def test_readme_hcl_snippets_use_real_module_inputs() -> None:
     types = _module_variable_types()
+    submodule_types = _module_variable_types(REPO_ROOT / "modules" / "ec2-alarms")
     options = hcl2.SerializationOptions(
         with_comments=False, explicit_blocks=False, strip_string_quotes=True
     )
@@ -294,7 +303,8 @@ def test_readme_hcl_snippets_use_real_module_inputs() -> None:
         modules = parsed.pop("module", [])
         for block in modules:
             for body in block.values():
-                _check_arguments(body, types, where)
+                is_submodule = "modules/ec2-alarms" in str(body.get("source", ""))
+                _check_arguments(body, submodule_types if is_submodule else types, where)
         _check_arguments(parsed, types, where)
 
 

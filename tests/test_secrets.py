@@ -109,3 +109,24 @@ def test_ssm_failure_makes_the_invocation_raise(
     with pytest.raises(ConfigError, match="AccessDeniedException"):
         handler.lambda_handler(load_event("sns-alarm-cpu-high"), None)
     assert "configuration error" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://hooks.slack.com/services/T000/B000/ssm\tsecret-token",
+        "https://hooks.slack.com/services/T000/B000/ssm\nsecret-token",
+        "http://hooks.slack.com/services/T000/B000/ssm-secret-token",
+    ],
+)
+def test_a_parameter_with_control_characters_or_http_is_rejected_without_echoing_it(
+    ssm: tuple, value: str
+) -> None:
+    # An embedded tab or newline used to reach http.client, whose InvalidURL error printed
+    # repr(path), token included, into CloudWatch Logs.
+    client, stubber = ssm
+    stubber.add_response("get_parameter", parameter_response(value))
+    settings = load_settings({"SLACK_WEBHOOK_SSM_PARAMETER": PARAMETER})
+    with pytest.raises(ConfigError, match="does not hold a usable webhook URL") as raised:
+        resolve_webhook_url(settings, ssm_client_factory=lambda: client)
+    assert "secret-token" not in str(raised.value)

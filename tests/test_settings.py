@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import zoneinfo
 
 import pytest
@@ -82,18 +83,73 @@ def test_a_url_that_is_not_http_is_rejected_without_echoing_it() -> None:
 
 
 @pytest.mark.parametrize(
-    ("env", "message"),
+    ("env", "note", "fallback"),
     [
-        ({"TIMEZONE": "Mars/Olympus_Mons"}, r"TIMEZONE='Mars/Olympus_Mons' is not a known IANA"),
-        ({"TIMEZONE": "Foo3"}, "TIMEZONE='Foo3'"),
-        ({"TIMEZONE": "../../etc/passwd"}, "TIMEZONE="),
-        ({"MESSAGE_LANGUAGE": "fr"}, r"MESSAGE_LANGUAGE='fr' is not supported; use one of: en, ko"),
-        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL='LOUD'"),
+        ({"TIMEZONE": "Asia/Seol"}, "TIMEZONE='Asia/Seol' is not a known IANA", ("UTC", "en")),
+        ({"TIMEZONE": "KST"}, "TIMEZONE='KST'", ("UTC", "en")),
+        ({"TIMEZONE": "Foo3"}, "TIMEZONE='Foo3'", ("UTC", "en")),
+        ({"TIMEZONE": "../../etc/passwd"}, "TIMEZONE=", ("UTC", "en")),
+        ({"MESSAGE_LANGUAGE": "fr"}, "MESSAGE_LANGUAGE='fr' is not supported", ("UTC", "en")),
     ],
 )
-def test_invalid_values_fail_at_load_with_a_clear_message(env: dict, message: str) -> None:
-    with pytest.raises(ConfigError, match=message):
-        load_settings({"SLACK_WEBHOOK_URL": URL, **env})
+def test_a_wrong_display_setting_falls_back_with_a_note_and_a_warning(
+    env: dict, note: str, fallback: tuple, caplog: pytest.LogCaptureFixture
+) -> None:
+    got = load_settings({"SLACK_WEBHOOK_URL": URL, **env})
+    assert (got.timezone, got.language) == fallback
+    assert got.tz is dt.UTC
+    (only,) = got.notes
+    assert note in only
+    (record,) = [r for r in caplog.records if r.name == "alarm_to_slack"]
+    assert record.levelname == "WARNING"
+    assert note in json.loads(record.getMessage())["warning"]
+
+
+def test_a_wrong_log_level_falls_back_to_info_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    got = load_settings({"SLACK_WEBHOOK_URL": URL, "LOG_LEVEL": "LOUD"})
+    assert got.log_level == "INFO"
+    assert "LOG_LEVEL='LOUD'" in got.notes[0]
+    assert any("LOG_LEVEL='LOUD'" in r.getMessage() for r in caplog.records)
+
+
+def test_several_wrong_display_settings_give_one_note_each() -> None:
+    got = load_settings(
+        {"SLACK_WEBHOOK_URL": URL, "TIMEZONE": "Mars/Base", "MESSAGE_LANGUAGE": "xx"}
+    )
+    assert len(got.notes) == 2
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://hooks.slack.com/services/T000/B000/not-echoed-secret",
+        "https://hooks.slack.com/services/T000/B000/not-echoed\tsecret",
+        "https://hooks.slack.com/services/T000/B000/not-echoed\nsecret",
+        "https://attacker.example/services/T000/B000/not-echoed-secret",
+    ],
+)
+def test_an_unusable_webhook_url_is_rejected_at_load_without_echoing_it(url: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings({"SLACK_WEBHOOK_URL": url})
+    assert "not-echoed" not in str(raised.value)
+    assert "secret" not in str(raised.value)
+    assert "SLACK_WEBHOOK_URL" in str(raised.value)
+
+
+def test_allowed_hosts_extend_slacks_hosts() -> None:
+    url = "https://hooks.example.com/services/T000/B000/x"
+    got = load_settings(
+        {"SLACK_WEBHOOK_URL": url, "SLACK_WEBHOOK_ALLOWED_HOSTS": " Hooks.Example.com ,"}
+    )
+    assert got.webhook_url == url
+    assert got.webhook_allowed_hosts == frozenset({"hooks.example.com"})
+
+
+def test_loopback_http_is_allowed_for_local_runs() -> None:
+    url = "http://127.0.0.1:8080/services/T000/B000/x"
+    assert load_settings({"SLACK_WEBHOOK_URL": url}).webhook_url == url
 
 
 def test_repr_never_shows_the_webhook_url() -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import socket
+import time
+from urllib.parse import quote
 
 import pytest
 from pytest_httpserver import HTTPServer
 
-from slack import Delivery, RetryPolicy, post_to_slack
+from slack import Delivery, RetryPolicy, post_to_slack, redact, webhook_url_problem
 from support.fake_slack import FakeSlack, Response
+from support.trickle_server import TrickleServer
 
 PATH = "/services/T000/B000/slack-secret-token"
 PAYLOAD = {"text": "héllo <!channel>", "attachments": [{"color": "#E01E5A", "blocks": []}]}
@@ -223,7 +226,17 @@ def test_a_retry_after_beyond_the_deadline_is_not_waited_for(httpserver: HTTPSer
     assert clock.sleeps == []
 
 
-@pytest.mark.parametrize("url", ["ftp://example.invalid/secret-path-xyz", "not a url secret-xyz"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://example.invalid/secret-path-xyz",
+        "not a url secret-xyz",
+        # These reach http.client, whose InvalidURL quotes the path with repr(): the escaped
+        # form must be redacted too (or the URL rejected before it is used).
+        "http://127.0.0.1:9/services/T000/B000/secret\ttoken-xyz",
+        "http://127.0.0.1:9/services/T000/B000/secret\ntoken-xyz",
+    ],
+)
 def test_an_unusable_url_is_a_permanent_error_that_does_not_echo_it(url: str) -> None:
     delivery = post(url, FakeClock())
     assert (delivery.delivered, delivery.outcome, delivery.attempts) == (
@@ -232,4 +245,102 @@ def test_an_unusable_url_is_a_permanent_error_that_does_not_echo_it(url: str) ->
         1,
     )
     assert "secret" not in (delivery.error or "")
+    assert "token-xyz" not in (delivery.error or "")
     assert url not in repr(delivery)
+
+
+def test_redaction_covers_repr_and_percent_encoded_forms() -> None:
+    url = "https://hooks.slack.com/services/T000/B000/abc\tdef-secret-token"
+    for leaked in (
+        f"InvalidURL: can't contain control characters. {url.split('.com')[1]!r}",
+        f"path {quote(url, safe='')} and {quote(url, safe='/:')}",
+        f"segment {'abc' + chr(9) + 'def-secret-token'!r}",
+        f"as unicode_escape {url.encode('unicode_escape').decode()}",
+    ):
+        redacted = redact(leaked, url)
+        assert "secret-token" not in redacted, redacted
+        assert "[redacted]" in redacted
+
+
+def test_a_trickling_response_is_cut_at_the_attempt_deadline() -> None:
+    # Each header line arrives well within a per-read timeout; the attempt as a whole must not.
+    policy = RetryPolicy(max_attempts=1, request_timeout=1.5)
+    with TrickleServer(interval=0.4, lines=12) as server:
+        started = time.monotonic()
+        delivery = post_to_slack(server.url, PAYLOAD, policy=policy)
+        elapsed = time.monotonic() - started
+    assert elapsed < 1.5 + 0.4, elapsed
+    assert (delivery.delivered, delivery.outcome) == (False, "retries_exhausted")
+    assert "timed out" in (delivery.error or "")
+    assert "trickle-secret-token" not in (delivery.error or "")
+
+
+def test_the_invocation_deadline_bounds_an_attempt_that_trickles() -> None:
+    policy = RetryPolicy(max_attempts=3, request_timeout=10.0, base_delay=0.01)
+    with TrickleServer(interval=0.4, lines=12) as server:
+        started = time.monotonic()
+        delivery = post_to_slack(server.url, PAYLOAD, policy=policy, deadline=started + 1.2)
+        elapsed = time.monotonic() - started
+    assert elapsed < 1.2 + 0.4, elapsed
+    assert not delivery.delivered
+    assert delivery.outcome in ("out_of_time", "retries_exhausted")
+
+
+@pytest.mark.parametrize("body", ["<html>proxy login</html>", "no_text", ""])
+def test_200_with_a_body_other_than_ok_is_not_a_delivery(httpserver: HTTPServer, body: str) -> None:
+    expect(httpserver, 200, body)
+    delivery = post(httpserver.url_for(PATH), FakeClock())
+    assert (delivery.delivered, delivery.outcome, delivery.status, delivery.attempts) == (
+        False,
+        "permanent_error",
+        200,
+        1,
+    )
+    assert "without Slack's 'ok'" in (delivery.error or "")
+    assert body in (delivery.error or "")
+
+
+def test_a_body_that_echoes_the_url_is_redacted_in_the_error(httpserver: HTTPServer) -> None:
+    url = httpserver.url_for(PATH)
+    expect(httpserver, 200, f"<html>proxy refused {url}</html>")
+    delivery = post(url, FakeClock())
+    assert not delivery.delivered
+    assert "slack-secret-token" not in (delivery.error or "")
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("https://hooks.slack.com/services/T/B/secret-token", None),
+        ("https://HOOKS.SLACK.COM/services/T/B/secret-token", None),
+        ("https://hooks.slack-gov.com/services/T/B/secret-token", None),
+        ("http://127.0.0.1:8080/services/T/B/secret-token", None),
+        ("http://localhost:8080/services/T/B/secret-token", None),
+        ("http://[::1]:8080/services/T/B/secret-token", None),
+        ("http://hooks.slack.com/services/T/B/secret-token", "plain http is allowed for loopback"),
+        ("https://hooks.example.com/services/T/B/secret-token", "SLACK_WEBHOOK_ALLOWED_HOSTS"),
+        ("https://hooks.slack.com.evil.example/services/T/B/secret-token", "must point at"),
+        ("ftp://hooks.slack.com/services/T/B/secret-token", "https://"),
+        ("hooks.slack.com/services/T/B/secret-token", "https://"),
+        ("https://hooks.slack.com/services/T/B/secret\ttoken", "whitespace"),
+        ("https://hooks.slack.com/services/T/B/secret-token\n", "whitespace"),
+        ("https://hooks.slack.com/services/T/B/secret token", "whitespace"),
+        ("https://hooks.slack.com/services/T/B/secret\x00token", "control"),
+        ("https://hooks.slack.com/services/T/B/secret\u200btoken", "control"),
+        ("https://hooks.slack.com:99999/services/T/B/secret-token", "not a valid URL"),
+    ],
+)
+def test_webhook_url_problem_names_the_problem_never_the_url(url: str, problem: str | None) -> None:
+    found = webhook_url_problem(url)
+    if problem is None:
+        assert found is None
+    else:
+        assert found is not None
+        assert problem in found
+        assert "secret" not in found
+
+
+def test_extra_allowed_hosts_are_accepted_over_https_only() -> None:
+    extra = frozenset({"hooks.example.com"})
+    assert webhook_url_problem("https://hooks.example.com/services/T/B/x", extra) is None
+    assert webhook_url_problem("http://hooks.example.com/services/T/B/x", extra) is not None

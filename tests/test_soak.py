@@ -114,10 +114,31 @@ def test_raised_invocations_are_exactly_those_never_acknowledged(soak: Soak) -> 
 def test_raised_but_posted_alarms_only_reached_slack_through_a_late_answer(soak: Soak) -> None:
     # Slack posted these but answered after the client timeout: the handler cannot know, and
     # raising (so Lambda retries: a duplicate, not a loss) is the right call.
-    for key in soak.result.raised_keys:
-        if soak.result.deliveries[key] > 0:
-            assert "slow" in soak.attempts_by_key[key]
-            assert OK not in soak.attempts_by_key[key]
+    raised_but_posted = {k for k in soak.result.raised_keys if soak.result.deliveries[k] > 0}
+    for key in raised_but_posted:
+        assert "slow" in soak.attempts_by_key[key]
+        assert OK not in soak.attempts_by_key[key]
+
+
+def test_an_alarm_that_slack_posted_but_answered_too_late_for_is_raised() -> None:
+    # The case above made certain (the random soak rarely draws four late answers in a row):
+    # every answer comes after the client timeout, so Slack posted each alarm and the handler
+    # never saw an "ok". It must raise, so Lambda retries (a duplicate, not a loss).
+    policy = RetryPolicy(max_attempts=2, request_timeout=0.3, base_delay=0.001, max_delay=0.001)
+    with FaultySlack(FaultRates(slow=1.0), seed=SEED, slow_seconds=1.0) as fake:
+        settings = load_settings({"SLACK_WEBHOOK_URL": fake.url})
+
+        def invoke(event: dict) -> object:
+            return handle_event(event, LambdaContext(), settings=settings, policy=policy)
+
+        result = run_soak(invoke, soak_events(3, seed=SEED), fake)
+        attempts = {key: fake.attempts_for(key) for key in result.keys}
+    raised_but_posted = {k for k in result.raised_keys if result.deliveries[k] > 0}
+    assert raised_but_posted == set(result.keys)
+    assert result.lost_keys == []
+    for key in raised_but_posted:
+        assert attempts[key] == ["slow", "slow"]
+        assert result.deliveries[key] == 2
 
 
 def test_duplicates_come_only_from_late_answers(soak: Soak) -> None:

@@ -3,6 +3,7 @@ suite, and a consumer in another directory that uses the module through a relati
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -15,7 +16,8 @@ pytestmark = pytest.mark.terraform
 
 # Discovered at collection time: a new example with a versions.tf is checked without editing this.
 EXAMPLE_DIRS = sorted(path.parent for path in (REPO_ROOT / "examples").glob("*/versions.tf"))
-MODULE_DIRS = [REPO_ROOT, *EXAMPLE_DIRS]
+SUBMODULE_DIRS = sorted(path.parent for path in (REPO_ROOT / "modules").glob("*/versions.tf"))
+MODULE_DIRS = [REPO_ROOT, *SUBMODULE_DIRS, *EXAMPLE_DIRS]
 
 
 def _label(path: Path) -> str:
@@ -67,11 +69,11 @@ def test_module_terraform_test_suite_passes(tf_env: dict[str, str], initialized:
 
 CONSUMER_MAIN_TF = """\
 terraform {
-  required_version = ">= 1.5"
+  required_version = ">= 1.9"
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 5.0"
+      version = ">= 5.0, < 7.0"
     }
   }
 }
@@ -119,3 +121,94 @@ def test_consumer_elsewhere_validates_and_plans_with_a_relative_source(
     assert "module.alarm_to_slack.aws_lambda_function.this will be created" in plan.stdout
     assert 'module.alarm_to_slack.aws_cloudwatch_metric_alarm.this["ec2/web/cpu"]' in plan.stdout
     assert (consumer / "build" / "consumer-alerts-lambda.zip").is_file()
+
+
+# Each module call breaks one cross-variable rule (variable validations that refer to other
+# variables, Terraform >= 1.9). `terraform validate` treats module inputs as unknown and cannot
+# check them (measured with Terraform 1.11); `terraform plan` rejects them as invalid inputs with
+# the rule's own message, pointing at the offending argument of the module block.
+RULE_BREAKERS = {
+    "both_webhook_sources": (
+        """
+  slack_webhook_url                = "https://hooks.slack.com/services/T000/B000/XXXX"
+  slack_webhook_ssm_parameter_name = "/alerts/slack-webhook"
+""",
+        "Set exactly one of slack_webhook_url and slack_webhook_ssm_parameter_name",
+    ),
+    "no_webhook_source": (
+        "",
+        "Set exactly one of slack_webhook_url and slack_webhook_ssm_parameter_name",
+    ),
+    "topic_arn_with_created_topic": (
+        """
+  slack_webhook_url = "https://hooks.slack.com/services/T000/B000/XXXX"
+  sns_topic_arn     = "arn:aws:sns:eu-west-1:123456789012:existing"
+""",
+        "sns_topic_arn subscribes an existing topic: set create_sns_topic = false with it.",
+    ),
+    "sns_mode_without_topic": (
+        """
+  slack_webhook_url = "https://hooks.slack.com/services/T000/B000/XXXX"
+  create_sns_topic  = false
+""",
+        'alarm_action_target = "sns" needs a topic',
+    ),
+    "kms_key_without_parameter": (
+        """
+  slack_webhook_url             = "https://hooks.slack.com/services/T000/B000/XXXX"
+  slack_webhook_ssm_kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/abcd"
+""",
+        "slack_webhook_ssm_kms_key_arn is only used with slack_webhook_ssm_parameter_name",
+    ),
+}
+
+OFFLINE_PROVIDER = """
+provider "aws" {
+  region                      = "eu-west-1"
+  access_key                  = "AKIAIOSFODNN7EXAMPLE"
+  secret_key                  = "fake-secret-for-offline-plans"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+}
+"""
+
+
+def test_cross_variable_rules_stop_the_plan_with_their_own_message(
+    tmp_path: Path, tf_env: dict[str, str]
+) -> None:
+    source = json.dumps(str(REPO_ROOT))
+    (tmp_path / "main.tf").write_text(
+        OFFLINE_PROVIDER
+        + "".join(
+            f'module "{name}" {{\n  source = {source}\n  name   = "{name.replace("_", "-")}"\n'
+            f"{arguments}}}\n\n"
+            for name, (arguments, _) in RULE_BREAKERS.items()
+        )
+    )
+    terraform(["init", "-backend=false", "-no-color"], tmp_path, env=tf_env)
+    result = terraform(
+        ["plan", "-json", "-no-color", "-input=false", "-lock=false"],
+        tmp_path,
+        env=tf_env,
+        check=False,
+    )
+
+    assert result.returncode == 1, result.stdout[-3000:]
+    messages = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    errors = [m["diagnostic"] for m in messages if m.get("@level") == "error" and "diagnostic" in m]
+    # One error per module call, each with the rule's message; an input that was passed is
+    # pointed at in its module block (a broken default has no source line to point at).
+    assert sorted(error["summary"] for error in errors) == ["Invalid value for variable"] * len(
+        RULE_BREAKERS
+    )
+    for name, (_, message) in RULE_BREAKERS.items():
+        matching = [error for error in errors if message in " ".join(error["detail"].split())]
+        assert matching, f"{name}: no error says {message!r}"
+        if name in (
+            "both_webhook_sources",
+            "topic_arn_with_created_topic",
+            "kms_key_without_parameter",
+        ):
+            contexts = {error.get("snippet", {}).get("context") for error in matching}
+            assert f'module "{name}"' in contexts, f"{name}: {contexts}"

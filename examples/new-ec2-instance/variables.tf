@@ -10,7 +10,7 @@ variable "aws_region" {
 }
 
 variable "name" {
-  description = "Prefix of every resource name (instance Name tag, function, role, topic, log group, alarms)."
+  description = "Name of the shared notifier: prefix of its resources and of every alarm name (<name>/<server>/cpu), and of the instances' Name tags."
   type        = string
   default     = "alarm-to-slack"
 
@@ -28,17 +28,6 @@ variable "slack_webhook_url" {
   validation {
     condition     = startswith(var.slack_webhook_url, "https://")
     error_message = "slack_webhook_url must start with https://."
-  }
-}
-
-variable "instance_key" {
-  description = "Short key for the server; the alarms are named <name>-<instance_key>-cpu and <name>-<instance_key>-status-check."
-  type        = string
-  default     = "app"
-
-  validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,40}$", var.instance_key))
-    error_message = "instance_key must be 1-40 characters of letters, digits, '-' and '_'."
   }
 }
 

@@ -35,7 +35,7 @@ TESTS_DIR = REPO_ROOT / "tests"
 DEFAULT_PLUGIN_MIRROR = "/opt/tf-plugins"
 REGISTRY_HOST = "registry.terraform.io"
 ARCHIVE_VERSION = "2.7.1"
-INSTALL_HINT = "Install Terraform >= 1.7: https://developer.hashicorp.com/terraform/install"
+INSTALL_HINT = "Install Terraform >= 1.9: https://developer.hashicorp.com/terraform/install"
 
 AUTOMATION_ENV = {"TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
 
