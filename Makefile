@@ -14,6 +14,8 @@ SCENARIO ?=
 PYTEST_ARGS ?=
 
 export PYTHONDONTWRITEBYTECODE := 1
+# tests/test_pre_commit.py finds the checkov virtualenv the hooks use through it.
+export CHECKOV_VENV
 
 .PHONY: help venv test unit tf-test e2e lint fmt checkov run bench docs clean require-terraform
 
@@ -60,13 +62,15 @@ fmt: venv ## Format Python and Terraform sources
 	$(VENV)/bin/ruff check --fix .
 	TF_CLI_CONFIG_FILE= terraform fmt -recursive
 
-run: venv ## Feed a sample alarm (or EVENT=path.json) through the real handler; fake Slack unless SLACK_WEBHOOK_URL is set; SCENARIO=alarm-then-ok plays Slack app mode
-	$(PY) scripts/run_local.py $(if $(EVENT),--event "$(EVENT)") $(if $(SCENARIO),--scenario "$(SCENARIO)")
+# Only Python: the handler and the fake Slack need the standard library, not .venv.
+run: ## Feed a sample alarm (or EVENT=path.json) through the real handler; fake Slack unless SLACK_WEBHOOK_URL is set; SCENARIO=alarm-then-ok plays Slack app mode
+	$(PYTHON) scripts/run_local.py $(if $(EVENT),--event "$(EVENT)") $(if $(SCENARIO),--scenario "$(SCENARIO)")
 
 bench: require-terraform venv ## Print speed, size and fault-soak figures
 	$(PY) bench/run.py
 
-docs: venv ## Regenerate the README inputs/outputs tables from variables.tf and outputs.tf
+docs: venv ## Regenerate the README inputs/outputs tables and timezones.tf (IANA names for `timezone`)
+	$(PY) scripts/timezones.py --write
 	$(PY) scripts/readme_tables.py --write
 
 clean: ## Remove build output, virtualenvs and Terraform working directories

@@ -1,12 +1,19 @@
 # The alarms the module creates: the generic `alarms` map and two per EC2 instance, all in one
 # for_each keyed like the alarm_arns output ("<key>", "ec2/<key>/cpu", "ec2/<key>/status-check").
+#
+# Naming: every alarm of an instance is "<name>/<...>" ("<name>/<key>", "<name>/<key>/cpu",
+# "<name>/<key>/status-check", "<name>/failure-queue-not-empty", "<name>/function-health").
+# Neither `name` nor a key may contain "/", so the text before the first "/" is the instance's
+# name: two instances with different names never share an alarm name, and the direct-mode
+# permission "alarm:<name>/*" matches this instance's alarms only.
 
 locals {
-  alarm_actions = var.alarm_action_target == "lambda" ? [aws_lambda_function.this.arn] : [local.topic_arn]
+  alarm_actions     = var.alarm_action_target == "lambda" ? [aws_lambda_function.this.arn] : [local.topic_arn]
+  alarm_name_prefix = "${var.name}/"
 
   generic_alarms = {
     for key, alarm in var.alarms : key => {
-      name                = "${var.name}-${key}"
+      name                = "${local.alarm_name_prefix}${key}"
       description         = coalesce(alarm.description, "${alarm.namespace} ${alarm.metric_name} ${alarm.comparison_operator} ${alarm.threshold}")
       namespace           = alarm.namespace
       metric_name         = alarm.metric_name
@@ -25,7 +32,7 @@ locals {
   # 60 s period sees a data point every 5 minutes only.
   ec2_cpu_alarms = {
     for key, instance in var.ec2_instances : "ec2/${key}/cpu" => {
-      name                = "${var.name}-${key}-cpu"
+      name                = "${local.alarm_name_prefix}${key}/cpu"
       description         = "CPU utilization of ${key} (${instance.instance_id}) is at or above ${instance.cpu_threshold} % (average over ${instance.cpu_period} s)."
       namespace           = "AWS/EC2"
       metric_name         = "CPUUtilization"
@@ -44,7 +51,7 @@ locals {
   # so that a server that is down is reported, not silently ignored.
   ec2_status_alarms = {
     for key, instance in var.ec2_instances : "ec2/${key}/status-check" => {
-      name                = "${var.name}-${key}-status-check"
+      name                = "${local.alarm_name_prefix}${key}/status-check"
       description         = "${key} (${instance.instance_id}) fails its EC2 status checks or reports no data: down or unreachable."
       namespace           = "AWS/EC2"
       metric_name         = "StatusCheckFailed"
@@ -60,7 +67,17 @@ locals {
   }
 
   metric_alarms = merge(local.generic_alarms, local.ec2_cpu_alarms, local.ec2_status_alarms)
-  alarm_names   = [for alarm in values(local.metric_alarms) : alarm.name]
+
+  # Every alarm name this instance creates, the module's own alarms included: a generic key
+  # "failure-queue-not-empty" would otherwise silently replace the safety net.
+  all_alarm_names = concat(
+    [for alarm in values(local.metric_alarms) : alarm.name],
+    var.create_failure_queue_alarm ? [local.failure_queue_alarm_name] : [],
+    var.create_health_alarm ? [local.health_alarm_name] : [],
+  )
+  duplicate_alarm_names = sort(distinct([
+    for name in local.all_alarm_names : name if length([for other in local.all_alarm_names : other if other == name]) > 1
+  ]))
 }
 
 resource "aws_cloudwatch_metric_alarm" "this" {
@@ -88,8 +105,8 @@ resource "aws_cloudwatch_metric_alarm" "this" {
 
   lifecycle {
     precondition {
-      condition     = length(distinct(local.alarm_names)) == length(local.alarm_names)
-      error_message = "Two alarms would share the name ${each.value.name}: rename a key in `alarms` or `ec2_instances`."
+      condition     = length(local.duplicate_alarm_names) == 0
+      error_message = "Several alarms would share the name ${join(", ", local.duplicate_alarm_names)}: rename the key in `alarms` (the module's own alarms are <name>/failure-queue-not-empty and <name>/function-health)."
     }
   }
 
@@ -101,12 +118,12 @@ resource "aws_lambda_permission" "alarms" {
   count = var.alarm_action_target == "lambda" ? 1 : 0
 
   # One statement for every alarm of this module instance: their names all start with
-  # "<name>-", so the ARN pattern scopes the grant to them (and to this account) without a
-  # statement per alarm growing the function's 20 KB resource policy.
+  # "<name>/" and no other instance's do, so the ARN pattern scopes the grant to them (and to
+  # this account) without a statement per alarm growing the function's 20 KB resource policy.
   statement_id   = "AllowInvokeFromModuleAlarms"
   action         = "lambda:InvokeFunction"
   function_name  = aws_lambda_function.this.function_name
   principal      = "lambda.alarms.cloudwatch.amazonaws.com"
   source_account = split(":", aws_lambda_function.this.arn)[4]
-  source_arn     = "arn:${local.partition}:cloudwatch:${local.region}:${split(":", aws_lambda_function.this.arn)[4]}:alarm:${var.name}-*"
+  source_arn     = "arn:${local.partition}:cloudwatch:${local.region}:${split(":", aws_lambda_function.this.arn)[4]}:alarm:${local.alarm_name_prefix}*"
 }

@@ -16,23 +16,41 @@ data "aws_iam_policy_document" "assume_role" {
 }
 
 resource "aws_iam_role" "lambda" {
-  name               = local.role_name
-  description        = "Execution role of the ${var.name} alarm-to-Slack function."
-  assume_role_policy = data.aws_iam_policy_document.assume_role.json
+  count = var.create_role ? 1 : 0
+
+  name                 = local.role_name
+  path                 = var.iam_role_path
+  description          = "Execution role of the ${var.name} alarm-to-Slack function."
+  assume_role_policy   = data.aws_iam_policy_document.assume_role.json
+  permissions_boundary = var.iam_role_permissions_boundary_arn
 
   tags = var.tags
 }
 
+# Before create_role existed the role and its policy had no count: move them in existing states.
+moved {
+  from = aws_iam_role.lambda
+  to   = aws_iam_role.lambda[0]
+}
+
+moved {
+  from = aws_iam_role_policy.lambda
+  to   = aws_iam_role_policy.lambda[0]
+}
+
 locals {
+  # The module's role, or the existing one given with create_role = false.
+  role_arn = var.create_role ? aws_iam_role.lambda[0].arn : var.lambda_role_arn
+
   ssm_parameter_arn = (
     var.slack_webhook_ssm_parameter_name == null ? null :
     startswith(var.slack_webhook_ssm_parameter_name, "arn:") ? var.slack_webhook_ssm_parameter_name :
-    "arn:${local.partition}:ssm:${local.region}:${split(":", aws_iam_role.lambda.arn)[4]}:parameter/${trimprefix(var.slack_webhook_ssm_parameter_name, "/")}"
+    "arn:${local.partition}:ssm:${local.region}:${split(":", local.role_arn)[4]}:parameter/${trimprefix(var.slack_webhook_ssm_parameter_name, "/")}"
   )
   bot_token_parameter_arn = (
     var.slack_bot_token_ssm_parameter_name == null ? null :
     startswith(var.slack_bot_token_ssm_parameter_name, "arn:") ? var.slack_bot_token_ssm_parameter_name :
-    "arn:${local.partition}:ssm:${local.region}:${split(":", aws_iam_role.lambda.arn)[4]}:parameter/${trimprefix(var.slack_bot_token_ssm_parameter_name, "/")}"
+    "arn:${local.partition}:ssm:${local.region}:${split(":", local.role_arn)[4]}:parameter/${trimprefix(var.slack_bot_token_ssm_parameter_name, "/")}"
   )
 }
 
@@ -176,6 +194,19 @@ data "aws_iam_policy_document" "lambda" {
   }
 
   dynamic "statement" {
+    # Slack app mode metric graphs (graphs.tf). GetMetricWidgetImage supports no resource-level
+    # permissions: "*" is the only resource AWS accepts (checkov knows the action is not
+    # restrictable). It only reads metric data the account already has.
+    for_each = local.graphs ? ["graphs"] : []
+    content {
+      sid       = "DrawAlarmMetricGraphs"
+      effect    = "Allow"
+      actions   = ["cloudwatch:GetMetricWidgetImage"]
+      resources = ["*"]
+    }
+  }
+
+  dynamic "statement" {
     for_each = var.lambda_tracing_mode == "Active" ? ["xray"] : []
     content {
       # X-Ray has no resource-level permissions: "*" is the only possible resource.
@@ -187,8 +218,12 @@ data "aws_iam_policy_document" "lambda" {
   }
 }
 
+# With create_role = false the existing role must already allow what this document grants (the
+# lambda_role_policy_json output): the module changes nothing on a role it does not own.
 resource "aws_iam_role_policy" "lambda" {
+  count = var.create_role ? 1 : 0
+
   name   = "${var.name}-permissions"
-  role   = aws_iam_role.lambda.id
+  role   = aws_iam_role.lambda[0].id
   policy = data.aws_iam_policy_document.lambda.json
 }

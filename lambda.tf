@@ -37,7 +37,7 @@ resource "aws_lambda_function" "this" {
   # checkov:skip=CKV_AWS_173: environment variables hold no secret in SSM mode; lambda_kms_key_arn encrypts them with a customer key when set
   function_name = var.name
   description   = "Posts CloudWatch alarm notifications to Slack (${var.name})."
-  role          = aws_iam_role.lambda.arn
+  role          = local.role_arn
   handler       = "handler.lambda_handler"
   runtime       = var.lambda_runtime
   architectures = [var.lambda_architecture]
@@ -88,14 +88,15 @@ resource "aws_lambda_function_event_invoke_config" "this" {
 locals {
   # By default the queue alarm takes the same path as every other alarm: a stuck alert is
   # announced in Slack as soon as Slack accepts messages again. Its name starts with
-  # "<name>-", so the direct-mode permission in alarms.tf covers it.
+  # "<name>/", so the direct-mode permission in alarms.tf covers it.
+  failure_queue_alarm_name    = "${local.alarm_name_prefix}failure-queue-not-empty"
   failure_queue_alarm_actions = var.failure_queue_alarm_actions == null ? local.alarm_actions : var.failure_queue_alarm_actions
 }
 
 resource "aws_cloudwatch_metric_alarm" "failure_queue" {
   count = var.create_failure_queue_alarm ? 1 : 0
 
-  alarm_name        = "${var.name}-failure-queue-not-empty"
+  alarm_name        = local.failure_queue_alarm_name
   alarm_description = "An alarm notification could not be delivered to Slack and is kept in ${aws_sqs_queue.failures.name}."
   namespace         = "AWS/SQS"
   metric_name       = "ApproximateNumberOfMessagesVisible"

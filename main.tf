@@ -30,15 +30,17 @@ locals {
   # Optional settings the handler reads; unset ones are left out of the environment.
   lambda_environment = {
     for key, value in {
-      SLACK_WEBHOOK_URL           = var.slack_webhook_url
-      SLACK_WEBHOOK_SSM_PARAMETER = var.slack_webhook_ssm_parameter_name
-      SLACK_CHANNEL               = var.slack_channel
-      SLACK_USERNAME              = var.slack_username
-      SLACK_ICON_EMOJI            = var.slack_icon_emoji
-      ALARM_MENTION               = var.alarm_mention
-      TIMEZONE                    = var.timezone
-      MESSAGE_LANGUAGE            = var.message_language
-      LOG_LEVEL                   = var.lambda_log_level
+      SLACK_WEBHOOK_URL              = var.slack_webhook_url
+      SLACK_WEBHOOK_SSM_PARAMETER    = var.slack_webhook_ssm_parameter_name
+      SLACK_CHANNEL                  = var.slack_channel
+      SLACK_USERNAME                 = var.slack_username
+      SLACK_ICON_EMOJI               = var.slack_icon_emoji
+      ALARM_MENTION                  = var.alarm_mention
+      TIMEZONE                       = var.timezone
+      MESSAGE_LANGUAGE               = var.message_language
+      LOG_LEVEL                      = var.lambda_log_level
+      DIGEST_THRESHOLD               = tostring(var.digest_threshold)
+      SLACK_MESSAGE_INTERVAL_SECONDS = tostring(var.slack_message_interval_seconds)
       # Slack app mode only (slack_bot_token_ssm_parameter_name).
       SLACK_BOT_TOKEN_SSM_PARAMETER = var.slack_bot_token_ssm_parameter_name
       SLACK_CHANNEL_ID              = local.app_mode ? var.slack_channel_id : null

@@ -19,13 +19,13 @@ output "lambda_function_arn" {
 }
 
 output "lambda_role_arn" {
-  description = "ARN of the function's execution role."
-  value       = aws_iam_role.lambda.arn
+  description = "ARN of the function's execution role (created, or lambda_role_arn with create_role = false)."
+  value       = local.role_arn
 }
 
 output "lambda_role_name" {
   description = "Name of the function's execution role, to attach further policies."
-  value       = aws_iam_role.lambda.name
+  value       = var.create_role ? aws_iam_role.lambda[0].name : element(split("/", var.lambda_role_arn), length(split("/", var.lambda_role_arn)) - 1)
 }
 
 output "cloudwatch_log_group_name" {
@@ -44,12 +44,12 @@ output "failure_queue_url" {
 }
 
 output "failure_queue_alarm_arn" {
-  description = "ARN of the alarm on the failure queue's depth; null when create_failure_queue_alarm is false."
+  description = "ARN of <name>/failure-queue-not-empty, the alarm on the failure queue's depth; null when create_failure_queue_alarm is false."
   value       = one(aws_cloudwatch_metric_alarm.failure_queue[*].arn)
 }
 
 output "alarm_arns" {
-  description = "ARNs of the alarms the module created: generic alarms by their key, EC2 alarms as \"ec2/<key>/cpu\" and \"ec2/<key>/status-check\"."
+  description = "ARNs of the alarms the module created for `alarms` and `ec2_instances`: generic alarms by their key (alarm <name>/<key>), EC2 alarms as \"ec2/<key>/cpu\" and \"ec2/<key>/status-check\" (alarms <name>/<key>/cpu and <name>/<key>/status-check)."
   value       = { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.arn }
 }
 
@@ -79,8 +79,18 @@ output "alarm_actions" {
 }
 
 output "alarm_name_prefix" {
-  description = "Start of the names of this instance's alarms (\"<name>/\"): alarm_name_prefix for modules/ec2-alarms, so the direct-mode permission covers their alarms."
-  value       = "${var.name}/"
+  description = "Start of the names of this instance's alarms (\"<name>/\"): alarm_name_prefix for modules/ec2-alarms and other alarms meant for this instance, so the direct-mode permission covers them."
+  value       = local.alarm_name_prefix
+}
+
+output "health_alarm_arn" {
+  description = "ARN of <name>/function-health, the alarm on the function's own health; null when create_health_alarm is false."
+  value       = one(aws_cloudwatch_metric_alarm.function_health[*].arn)
+}
+
+output "lambda_role_policy_json" {
+  description = "The permissions the function's role needs, as an IAM policy document: the module's inline policy, or, with create_role = false, what the existing role must allow."
+  value       = data.aws_iam_policy_document.lambda.json
 }
 
 output "state_table_name" {

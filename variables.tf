@@ -3,12 +3,12 @@
 # ---------------------------------------------------------------------------------------------
 
 variable "name" {
-  description = "Prefix of every resource name: the function and its log group (/aws/lambda/<name>), the role (<name>-<region>), the topic (<name>-alarms), the failure queue (<name>-failures) and the alarms (<name>-<key>...). Distinct names keep several instances of the module apart. Letters, digits, hyphens and underscores, at most 40 characters so that every derived name fits its AWS limit (the role name, 64)."
+  description = "Prefix of every resource name: the function and its log group (/aws/lambda/<name>), the role (<name>-<region>), the topic (<name>-alarms), the failure queue (<name>-failures) and the alarms (<name>/<key>...). Distinct names keep several instances of the module apart: no alarm name of one instance can equal another's. Letters, digits, hyphens and underscores (no '/'), at most 40 characters so that every derived name fits its AWS limit (the role name, 64)."
   type        = string
 
   validation {
     condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$", var.name))
-    error_message = "name must be 1-40 characters of letters, digits, '-' and '_', starting with a letter or digit."
+    error_message = "name must be 1-40 characters of letters, digits, '-' and '_', starting with a letter or digit; not ${jsonencode(var.name)}."
   }
 }
 
@@ -41,7 +41,12 @@ variable "slack_webhook_ssm_parameter_name" {
 
   validation {
     condition     = var.slack_webhook_ssm_parameter_name == null || can(regex("^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/.+|/?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*)$", var.slack_webhook_ssm_parameter_name))
-    error_message = "slack_webhook_ssm_parameter_name must be a parameter name like /alarm-to-slack/webhook-url or a parameter ARN."
+    error_message = "slack_webhook_ssm_parameter_name must be a parameter name like /alarm-to-slack/webhook-url or a parameter ARN; not ${jsonencode(var.slack_webhook_ssm_parameter_name)}."
+  }
+
+  validation {
+    condition     = var.slack_webhook_ssm_parameter_name == null || !can(regex("[*?]", var.slack_webhook_ssm_parameter_name))
+    error_message = "slack_webhook_ssm_parameter_name must name exactly one parameter: IAM reads '*' and '?' as wildcards, so the grant would cover every match; not ${jsonencode(var.slack_webhook_ssm_parameter_name)}."
   }
 
   # Cross-variable rules (Terraform >= 1.9) fail at `terraform validate`, before any plan.
@@ -58,7 +63,12 @@ variable "slack_webhook_ssm_kms_key_arn" {
 
   validation {
     condition     = var.slack_webhook_ssm_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.slack_webhook_ssm_kms_key_arn))
-    error_message = "slack_webhook_ssm_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+    error_message = "slack_webhook_ssm_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); not ${jsonencode(var.slack_webhook_ssm_kms_key_arn)}."
+  }
+
+  validation {
+    condition     = var.slack_webhook_ssm_kms_key_arn == null || !can(regex("[*?]", var.slack_webhook_ssm_kms_key_arn))
+    error_message = "slack_webhook_ssm_kms_key_arn must name exactly one KMS key: IAM reads '*' and '?' as wildcards, so the grant would cover every match; not ${jsonencode(var.slack_webhook_ssm_kms_key_arn)}."
   }
 
   validation {
@@ -91,7 +101,7 @@ variable "slack_icon_emoji" {
 
   validation {
     condition     = var.slack_icon_emoji == null || can(regex("^:[^:[:space:]]+:$", var.slack_icon_emoji))
-    error_message = "slack_icon_emoji must look like :emoji_name:."
+    error_message = "slack_icon_emoji must look like :emoji_name:; not ${jsonencode(var.slack_icon_emoji)}."
   }
 }
 
@@ -102,13 +112,13 @@ variable "alarm_mention" {
 }
 
 variable "timezone" {
-  description = "IANA time zone for times in messages, e.g. Asia/Seoul. Terraform cannot check the name: the handler rejects an unknown zone at cold start."
+  description = "IANA time zone for times in messages, e.g. Asia/Seoul. Checked at plan against the names in timezones.tf; should the function's runtime not know a zone, messages show UTC with a note instead of failing."
   type        = string
   default     = "UTC"
 
   validation {
-    condition     = can(regex("^[A-Za-z][A-Za-z0-9_+/-]*$", var.timezone))
-    error_message = "timezone must be an IANA time zone name such as UTC or Asia/Seoul."
+    condition     = contains(local.iana_time_zones, var.timezone)
+    error_message = "timezone must be an IANA time zone name such as UTC or Asia/Seoul (see timezones.tf); not ${jsonencode(var.timezone)}."
   }
 }
 
@@ -119,7 +129,7 @@ variable "message_language" {
 
   validation {
     condition     = contains(["en", "ko"], var.message_language)
-    error_message = "message_language must be \"en\" or \"ko\"."
+    error_message = "message_language must be \"en\" or \"ko\"; not ${jsonencode(var.message_language)}."
   }
 }
 
@@ -130,7 +140,29 @@ variable "lambda_log_level" {
 
   validation {
     condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.lambda_log_level)
-    error_message = "lambda_log_level must be DEBUG, INFO, WARNING or ERROR."
+    error_message = "lambda_log_level must be DEBUG, INFO, WARNING or ERROR; not ${jsonencode(var.lambda_log_level)}."
+  }
+}
+
+variable "digest_threshold" {
+  description = "How many alarms of one batch (per channel) each get their own full message; with more, they share digest messages that name every alarm on one line, grouped by state and metric. 0 digests any batch of two or more. Applies to every path; batches of more than one alarm come from the inbox queue (SNS mode)."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = var.digest_threshold >= 0 && var.digest_threshold <= 1000 && floor(var.digest_threshold) == var.digest_threshold
+    error_message = "digest_threshold must be a whole number from 0 to 1000, not ${var.digest_threshold}."
+  }
+}
+
+variable "slack_message_interval_seconds" {
+  description = "Least time between two messages of one invocation to one Slack channel (0-60 s). Slack allows about one message per second per channel (short bursts pass); with the inbox's concurrency cap of 2 the total stays near that. Lower it only for a workspace with a higher limit."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.slack_message_interval_seconds >= 0 && var.slack_message_interval_seconds <= 60
+    error_message = "slack_message_interval_seconds must be between 0 and 60, not ${var.slack_message_interval_seconds}."
   }
 }
 
@@ -147,6 +179,11 @@ variable "slack_bot_token_ssm_parameter_name" {
     condition     = var.slack_bot_token_ssm_parameter_name == null || can(regex("^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/.+|/?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*)$", var.slack_bot_token_ssm_parameter_name))
     error_message = "slack_bot_token_ssm_parameter_name must be a parameter name like /alarm-to-slack/bot-token or a parameter ARN."
   }
+
+  validation {
+    condition     = var.slack_bot_token_ssm_parameter_name == null || !can(regex("[*?]", var.slack_bot_token_ssm_parameter_name))
+    error_message = "slack_bot_token_ssm_parameter_name must name exactly one parameter: IAM reads '*' and '?' as wildcards, so the grant would cover every match; not ${jsonencode(var.slack_bot_token_ssm_parameter_name)}."
+  }
 }
 
 variable "slack_bot_token_ssm_kms_key_arn" {
@@ -157,6 +194,11 @@ variable "slack_bot_token_ssm_kms_key_arn" {
   validation {
     condition     = var.slack_bot_token_ssm_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.slack_bot_token_ssm_kms_key_arn))
     error_message = "slack_bot_token_ssm_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
+
+  validation {
+    condition     = var.slack_bot_token_ssm_kms_key_arn == null || !can(regex("[*?]", var.slack_bot_token_ssm_kms_key_arn))
+    error_message = "slack_bot_token_ssm_kms_key_arn must name exactly one KMS key: IAM reads '*' and '?' as wildcards, so the grant would cover every match; not ${jsonencode(var.slack_bot_token_ssm_kms_key_arn)}."
   }
 
   validation {
@@ -273,6 +315,11 @@ variable "state_table_kms_key_arn" {
     condition     = var.state_table_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.state_table_kms_key_arn))
     error_message = "state_table_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
   }
+
+  validation {
+    condition     = var.state_table_kms_key_arn == null || !can(regex("[*?]", var.state_table_kms_key_arn))
+    error_message = "state_table_kms_key_arn must name exactly one KMS key: IAM reads '*' and '?' as wildcards, so the grant would cover every match; not ${jsonencode(var.state_table_kms_key_arn)}."
+  }
 }
 
 variable "slack_graphs" {
@@ -309,7 +356,7 @@ variable "sns_topic_arn" {
 
   validation {
     condition     = var.sns_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+(\\.fifo)?$", var.sns_topic_arn))
-    error_message = "sns_topic_arn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)."
+    error_message = "sns_topic_arn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>); not ${jsonencode(var.sns_topic_arn)}."
   }
 
   validation {
@@ -325,7 +372,12 @@ variable "sns_topic_kms_key_arn" {
 
   validation {
     condition     = var.sns_topic_kms_key_arn == null || can(regex("^(arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/.+|alias/.+|[0-9a-f-]{36}|mrk-[0-9a-f]{32})$", var.sns_topic_kms_key_arn))
-    error_message = "sns_topic_kms_key_arn must be a KMS key ARN, key ID, alias ARN or alias/<name>."
+    error_message = "sns_topic_kms_key_arn must be a KMS key ARN, key ID, alias ARN or alias/<name>; not ${jsonencode(var.sns_topic_kms_key_arn)}."
+  }
+
+  validation {
+    condition     = var.sns_topic_kms_key_arn == null || !can(regex("[*?]", var.sns_topic_kms_key_arn))
+    error_message = "sns_topic_kms_key_arn must name exactly one KMS key: IAM reads '*' and '?' as wildcards, so the grant would cover every match; not ${jsonencode(var.sns_topic_kms_key_arn)}."
   }
 
   validation {
@@ -341,7 +393,7 @@ variable "alarm_action_target" {
 
   validation {
     condition     = contains(["sns", "lambda"], var.alarm_action_target)
-    error_message = "alarm_action_target must be \"sns\" or \"lambda\"."
+    error_message = "alarm_action_target must be \"sns\" or \"lambda\"; not ${jsonencode(var.alarm_action_target)}."
   }
 
   validation {
@@ -368,7 +420,7 @@ variable "notify_on_insufficient_data" {
 
 variable "alarms" {
   description = <<-EOT
-    Generic CloudWatch metric alarms, by key; each is named <name>-<key> and notifies on ALARM
+    Generic CloudWatch metric alarms, by key; each is named <name>/<key> and notifies on ALARM
     (and OK / INSUFFICIENT_DATA per notify_on_*). Attributes: namespace, metric_name, threshold
     (required); dimensions ({}), statistic ("Average"), period (60 s), evaluation_periods (1),
     datapoints_to_alarm (null: all), comparison_operator ("GreaterThanOrEqualToThreshold"),
@@ -403,44 +455,44 @@ variable "alarms" {
 
   validation {
     condition     = alltrue([for key in keys(var.alarms) : can(regex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", key))])
-    error_message = "alarms keys must be 1-64 characters of letters, digits, '.', '-' and '_'."
+    error_message = "alarms keys must be 1-64 characters of letters, digits, '.', '-' and '_' (no '/', which separates the parts of alarm names); not: ${join(", ", [for key in keys(var.alarms) : jsonencode(key) if !can(regex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", key))])}."
   }
 
   validation {
     condition     = alltrue([for alarm in values(var.alarms) : contains(["SampleCount", "Average", "Sum", "Minimum", "Maximum"], alarm.statistic)])
-    error_message = "alarms statistic must be SampleCount, Average, Sum, Minimum or Maximum."
+    error_message = "alarms statistic must be SampleCount, Average, Sum, Minimum or Maximum; not so in: ${join(", ", [for key, alarm in var.alarms : "${key} (${jsonencode(alarm.statistic)})" if !contains(["SampleCount", "Average", "Sum", "Minimum", "Maximum"], alarm.statistic)])}."
   }
 
   validation {
     condition = alltrue([for alarm in values(var.alarms) : contains([
       "GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold", "LessThanOrEqualToThreshold",
     ], alarm.comparison_operator)])
-    error_message = "alarms comparison_operator must be GreaterThanOrEqualToThreshold, GreaterThanThreshold, LessThanThreshold or LessThanOrEqualToThreshold."
+    error_message = "alarms comparison_operator must be GreaterThanOrEqualToThreshold, GreaterThanThreshold, LessThanThreshold or LessThanOrEqualToThreshold; not so in: ${join(", ", [for key, alarm in var.alarms : "${key} (${jsonencode(alarm.comparison_operator)})" if !contains(["GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold", "LessThanOrEqualToThreshold"], alarm.comparison_operator)])}."
   }
 
   validation {
     condition     = alltrue([for alarm in values(var.alarms) : contains([10, 20, 30], alarm.period) || (alarm.period >= 60 && alarm.period % 60 == 0)])
-    error_message = "alarms period must be 10, 20, 30 or a positive multiple of 60 seconds."
+    error_message = "alarms period must be 10, 20, 30 or a positive multiple of 60 seconds; not so in: ${join(", ", [for key, alarm in var.alarms : "${key} (${alarm.period})" if !(contains([10, 20, 30], alarm.period) || (alarm.period >= 60 && alarm.period % 60 == 0))])}."
   }
 
   validation {
     condition = alltrue([for alarm in values(var.alarms) : alarm.evaluation_periods >= 1 && floor(alarm.evaluation_periods) == alarm.evaluation_periods && (
       alarm.datapoints_to_alarm == null ? true : (alarm.datapoints_to_alarm >= 1 && alarm.datapoints_to_alarm <= alarm.evaluation_periods)
     )])
-    error_message = "alarms evaluation_periods must be a whole number >= 1, and datapoints_to_alarm between 1 and evaluation_periods."
+    error_message = "alarms evaluation_periods must be a whole number >= 1, and datapoints_to_alarm between 1 and evaluation_periods; not so in: ${join(", ", [for key, alarm in var.alarms : key if !(alarm.evaluation_periods >= 1 && floor(alarm.evaluation_periods) == alarm.evaluation_periods && (alarm.datapoints_to_alarm == null ? true : (alarm.datapoints_to_alarm >= 1 && alarm.datapoints_to_alarm <= alarm.evaluation_periods)))])}."
   }
 
   validation {
     condition     = alltrue([for alarm in values(var.alarms) : contains(["missing", "ignore", "breaching", "notBreaching"], alarm.treat_missing_data)])
-    error_message = "alarms treat_missing_data must be missing, ignore, breaching or notBreaching."
+    error_message = "alarms treat_missing_data must be missing, ignore, breaching or notBreaching; not so in: ${join(", ", [for key, alarm in var.alarms : "${key} (${jsonencode(alarm.treat_missing_data)})" if !contains(["missing", "ignore", "breaching", "notBreaching"], alarm.treat_missing_data)])}."
   }
 }
 
 variable "ec2_instances" {
   description = <<-EOT
-    EC2 instances to watch, by key. Each gets <name>-<key>-cpu (CPUUtilization Average >=
+    EC2 instances to watch, by key. Each gets <name>/<key>/cpu (CPUUtilization Average >=
     cpu_threshold, 80 %, over cpu_period, 60 s, for cpu_evaluation_periods, 1) and
-    <name>-<key>-status-check (StatusCheckFailed Maximum >= 1 over status_check_period, 60 s,
+    <name>/<key>/status-check (StatusCheckFailed Maximum >= 1 over status_check_period, 60 s,
     for status_check_evaluation_periods, 2; missing data counts as breaching, so a dead
     instance is reported). 60 s CPU periods need detailed monitoring on the instance.
     enable_cpu_alarm / enable_status_check_alarm (true) switch either off. slack_channel_id
@@ -471,31 +523,31 @@ variable "ec2_instances" {
 
   validation {
     condition     = alltrue([for key in keys(var.ec2_instances) : can(regex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", key))])
-    error_message = "ec2_instances keys must be 1-64 characters of letters, digits, '.', '-' and '_'."
+    error_message = "ec2_instances keys must be 1-64 characters of letters, digits, '.', '-' and '_' (no '/', which separates the parts of alarm names); not: ${join(", ", [for key in keys(var.ec2_instances) : jsonencode(key) if !can(regex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", key))])}."
   }
 
   validation {
     condition     = alltrue([for instance in values(var.ec2_instances) : can(regex("^i-[0-9a-f]{8,17}$", instance.instance_id))])
-    error_message = "ec2_instances instance_id must look like i-0123456789abcdef0."
+    error_message = "ec2_instances instance_id must look like i-0123456789abcdef0; not so in: ${join(", ", [for key, instance in var.ec2_instances : "${key} (${jsonencode(instance.instance_id)})" if !can(regex("^i-[0-9a-f]{8,17}$", instance.instance_id))])}."
   }
 
   validation {
     condition     = alltrue([for instance in values(var.ec2_instances) : instance.cpu_threshold > 0 && instance.cpu_threshold <= 100])
-    error_message = "ec2_instances cpu_threshold must be a percentage above 0 and at most 100."
+    error_message = "ec2_instances cpu_threshold must be a percentage above 0 and at most 100; not so in: ${join(", ", [for key, instance in var.ec2_instances : "${key} (${instance.cpu_threshold})" if !(instance.cpu_threshold > 0 && instance.cpu_threshold <= 100)])}."
   }
 
   validation {
     condition = alltrue(flatten([for instance in values(var.ec2_instances) : [
       for period in [instance.cpu_period, instance.status_check_period] : period >= 60 && period % 60 == 0
     ]]))
-    error_message = "ec2_instances cpu_period and status_check_period must be positive multiples of 60 seconds (EC2 metrics have at most 1-minute resolution)."
+    error_message = "ec2_instances cpu_period and status_check_period must be positive multiples of 60 seconds (EC2 metrics have at most 1-minute resolution); not so in: ${join(", ", [for key, instance in var.ec2_instances : key if !alltrue([for period in [instance.cpu_period, instance.status_check_period] : period >= 60 && period % 60 == 0])])}."
   }
 
   validation {
     condition = alltrue(flatten([for instance in values(var.ec2_instances) : [
       for periods in [instance.cpu_evaluation_periods, instance.status_check_evaluation_periods] : periods >= 1 && floor(periods) == periods
     ]]))
-    error_message = "ec2_instances evaluation periods must be whole numbers >= 1."
+    error_message = "ec2_instances evaluation periods must be whole numbers >= 1; not so in: ${join(", ", [for key, instance in var.ec2_instances : key if !alltrue([for periods in [instance.cpu_evaluation_periods, instance.status_check_evaluation_periods] : periods >= 1 && floor(periods) == periods])])}."
   }
 }
 
@@ -510,7 +562,7 @@ variable "lambda_runtime" {
 
   validation {
     condition     = contains(["python3.11", "python3.12", "python3.13"], var.lambda_runtime)
-    error_message = "lambda_runtime must be python3.11, python3.12 or python3.13."
+    error_message = "lambda_runtime must be python3.11, python3.12 or python3.13; not ${jsonencode(var.lambda_runtime)}."
   }
 }
 
@@ -521,7 +573,7 @@ variable "lambda_architecture" {
 
   validation {
     condition     = contains(["arm64", "x86_64"], var.lambda_architecture)
-    error_message = "lambda_architecture must be arm64 or x86_64."
+    error_message = "lambda_architecture must be arm64 or x86_64; not ${jsonencode(var.lambda_architecture)}."
   }
 }
 
@@ -532,7 +584,7 @@ variable "lambda_memory_size" {
 
   validation {
     condition     = var.lambda_memory_size >= 128 && var.lambda_memory_size <= 10240 && floor(var.lambda_memory_size) == var.lambda_memory_size
-    error_message = "lambda_memory_size must be a whole number of MB between 128 and 10240."
+    error_message = "lambda_memory_size must be a whole number of MB between 128 and 10240; not ${jsonencode(var.lambda_memory_size)}."
   }
 }
 
@@ -543,7 +595,7 @@ variable "lambda_timeout" {
 
   validation {
     condition     = var.lambda_timeout >= 10 && var.lambda_timeout <= 900 && floor(var.lambda_timeout) == var.lambda_timeout
-    error_message = "lambda_timeout must be a whole number of seconds between 10 (the handler's retry budget) and 900."
+    error_message = "lambda_timeout must be a whole number of seconds between 10 (the handler's retry budget) and 900; not ${jsonencode(var.lambda_timeout)}."
   }
 }
 
@@ -554,7 +606,7 @@ variable "lambda_tracing_mode" {
 
   validation {
     condition     = contains(["PassThrough", "Active"], var.lambda_tracing_mode)
-    error_message = "lambda_tracing_mode must be PassThrough or Active."
+    error_message = "lambda_tracing_mode must be PassThrough or Active; not ${jsonencode(var.lambda_tracing_mode)}."
   }
 }
 
@@ -565,7 +617,12 @@ variable "lambda_kms_key_arn" {
 
   validation {
     condition     = var.lambda_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.lambda_kms_key_arn))
-    error_message = "lambda_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+    error_message = "lambda_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); not ${jsonencode(var.lambda_kms_key_arn)}."
+  }
+
+  validation {
+    condition     = var.lambda_kms_key_arn == null || !can(regex("[*?]", var.lambda_kms_key_arn))
+    error_message = "lambda_kms_key_arn must name exactly one KMS key: IAM reads '*' and '?' as wildcards, so the grant would cover every match; not ${jsonencode(var.lambda_kms_key_arn)}."
   }
 }
 
@@ -576,7 +633,7 @@ variable "cloudwatch_log_retention_in_days" {
 
   validation {
     condition     = contains([0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.cloudwatch_log_retention_in_days)
-    error_message = "cloudwatch_log_retention_in_days must be one of 0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+    error_message = "cloudwatch_log_retention_in_days must be one of 0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653; not ${jsonencode(var.cloudwatch_log_retention_in_days)}."
   }
 }
 
@@ -587,7 +644,12 @@ variable "cloudwatch_log_kms_key_arn" {
 
   validation {
     condition     = var.cloudwatch_log_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.cloudwatch_log_kms_key_arn))
-    error_message = "cloudwatch_log_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+    error_message = "cloudwatch_log_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); not ${jsonencode(var.cloudwatch_log_kms_key_arn)}."
+  }
+
+  validation {
+    condition     = var.cloudwatch_log_kms_key_arn == null || !can(regex("[*?]", var.cloudwatch_log_kms_key_arn))
+    error_message = "cloudwatch_log_kms_key_arn must name exactly one KMS key: IAM reads '*' and '?' as wildcards, so the grant would cover every match; not ${jsonencode(var.cloudwatch_log_kms_key_arn)}."
   }
 }
 
@@ -602,7 +664,7 @@ variable "lambda_maximum_retry_attempts" {
 
   validation {
     condition     = contains([0, 1, 2], var.lambda_maximum_retry_attempts)
-    error_message = "lambda_maximum_retry_attempts must be 0, 1 or 2."
+    error_message = "lambda_maximum_retry_attempts must be 0, 1 or 2; not ${jsonencode(var.lambda_maximum_retry_attempts)}."
   }
 }
 
@@ -613,7 +675,7 @@ variable "lambda_maximum_event_age_in_seconds" {
 
   validation {
     condition     = var.lambda_maximum_event_age_in_seconds >= 60 && var.lambda_maximum_event_age_in_seconds <= 21600
-    error_message = "lambda_maximum_event_age_in_seconds must be between 60 and 21600."
+    error_message = "lambda_maximum_event_age_in_seconds must be between 60 and 21600; not ${jsonencode(var.lambda_maximum_event_age_in_seconds)}."
   }
 }
 
@@ -624,7 +686,7 @@ variable "failure_queue_message_retention_seconds" {
 
   validation {
     condition     = var.failure_queue_message_retention_seconds >= 60 && var.failure_queue_message_retention_seconds <= 1209600
-    error_message = "failure_queue_message_retention_seconds must be between 60 and 1209600."
+    error_message = "failure_queue_message_retention_seconds must be between 60 and 1209600; not ${jsonencode(var.failure_queue_message_retention_seconds)}."
   }
 }
 
@@ -635,12 +697,17 @@ variable "failure_queue_kms_master_key_id" {
 
   validation {
     condition     = var.failure_queue_kms_master_key_id == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.failure_queue_kms_master_key_id))
-    error_message = "failure_queue_kms_master_key_id must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+    error_message = "failure_queue_kms_master_key_id must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); not ${jsonencode(var.failure_queue_kms_master_key_id)}."
+  }
+
+  validation {
+    condition     = var.failure_queue_kms_master_key_id == null || !can(regex("[*?]", var.failure_queue_kms_master_key_id))
+    error_message = "failure_queue_kms_master_key_id must name exactly one KMS key: IAM reads '*' and '?' as wildcards, so the grant would cover every match; not ${jsonencode(var.failure_queue_kms_master_key_id)}."
   }
 }
 
 variable "create_failure_queue_alarm" {
-  description = "Create <name>-failure-queue-not-empty, an alarm on the failure queue's depth, so an undelivered notification is seen."
+  description = "Create <name>/failure-queue-not-empty, an alarm on the failure queue's depth, so an undelivered notification is seen."
   type        = bool
   default     = true
 }
@@ -651,8 +718,40 @@ variable "failure_queue_alarm_actions" {
   default     = null
 
   validation {
-    condition     = var.failure_queue_alarm_actions == null || alltrue([for arn in coalesce(var.failure_queue_alarm_actions, []) : startswith(arn, "arn:")])
-    error_message = "failure_queue_alarm_actions must be null, [] or a list of ARNs."
+    condition     = var.failure_queue_alarm_actions == null || alltrue([for arn in coalesce(var.failure_queue_alarm_actions, []) : can(regex("^arn:[^*?[:space:]]+$", arn))])
+    error_message = "failure_queue_alarm_actions must be null, [] or a list of ARNs without wildcards or spaces; not: ${join(", ", [for arn in coalesce(var.failure_queue_alarm_actions, []) : jsonencode(arn) if !can(regex("^arn:[^*?[:space:]]+$", arn))])}."
+  }
+}
+
+# -----------------------------------------------------------------------------------------------
+# The function's own health
+# -----------------------------------------------------------------------------------------------
+
+variable "create_health_alarm" {
+  description = "Create <name>/function-health, an alarm on the function's Errors, Throttles, DestinationDeliveryFailures and AsyncEventsDropped, so a notifier that stopped working is noticed."
+  type        = bool
+  default     = true
+}
+
+variable "health_alarm_actions" {
+  description = "ARNs notified when <name>/function-health changes state (and on OK with notify_on_ok). Route it to something that does not depend on Slack, e.g. an SNS topic with an e-mail subscription; [] leaves the alarm without actions (visible in the console only)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.health_alarm_actions : can(regex("^arn:[^*?[:space:]]+$", arn))])
+    error_message = "health_alarm_actions must be ARNs without wildcards or spaces; not: ${join(", ", [for arn in var.health_alarm_actions : jsonencode(arn) if !can(regex("^arn:[^*?[:space:]]+$", arn))])}."
+  }
+}
+
+variable "health_alarm_period" {
+  description = "Period in seconds over which the health alarm sums the function's error metrics (a multiple of 60)."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.health_alarm_period >= 60 && var.health_alarm_period % 60 == 0
+    error_message = "health_alarm_period must be a positive multiple of 60 seconds, not ${var.health_alarm_period}."
   }
 }
 
@@ -723,5 +822,53 @@ variable "inbox_kms_master_key_id" {
   validation {
     condition     = var.inbox_kms_master_key_id == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.inbox_kms_master_key_id))
     error_message = "inbox_kms_master_key_id must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), not ${coalesce(var.inbox_kms_master_key_id, "null")}."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# IAM
+# ---------------------------------------------------------------------------------------------
+
+variable "create_role" {
+  description = "Create the function's execution role and its inline policy. False: use the existing role lambda_role_arn; the module then creates no IAM resource, and that role must trust lambda.amazonaws.com and allow what the lambda_role_policy_json output lists."
+  type        = bool
+  default     = true
+}
+
+variable "lambda_role_arn" {
+  description = "ARN of an existing execution role for the function, with create_role = false (for accounts where only a central team creates IAM roles)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.lambda_role_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", var.lambda_role_arn))
+    error_message = "lambda_role_arn must be an IAM role ARN (arn:aws:iam::<account>:role/<path/><name>)."
+  }
+
+  validation {
+    condition     = var.create_role == (var.lambda_role_arn == null)
+    error_message = "Set lambda_role_arn exactly when create_role = false: with create_role = true the module creates the role itself, with false it needs the existing role's ARN."
+  }
+}
+
+variable "iam_role_path" {
+  description = "Path of the created role (e.g. /service-roles/), for accounts whose policies or SCPs select roles by path."
+  type        = string
+  default     = "/"
+
+  validation {
+    condition     = can(regex("^/([A-Za-z0-9+=,.@_-]+/)*$", var.iam_role_path)) && length(var.iam_role_path) <= 512
+    error_message = "iam_role_path must start and end with / (e.g. /service-roles/) and hold only letters, digits and +=,.@_- between the slashes."
+  }
+}
+
+variable "iam_role_permissions_boundary_arn" {
+  description = "ARN of the managed policy to set as the created role's permissions boundary, where the account requires one. Null: none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.iam_role_permissions_boundary_arn == null || can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$", var.iam_role_permissions_boundary_arn))
+    error_message = "iam_role_permissions_boundary_arn must be an IAM policy ARN (arn:aws:iam::<account>:policy/<name>)."
   }
 }

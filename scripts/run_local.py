@@ -5,6 +5,9 @@ Slack that it starts and always stops, then prints a terminal preview of the mes
 exact JSON payload Slack received. With SLACK_WEBHOOK_URL set it posts to that webhook for real.
 Every other setting comes from the environment as in Lambda, e.g.
 `TIMEZONE=Asia/Seoul MESSAGE_LANGUAGE=ko make run` or `make run EVENT=examples/events/sns-ok.json`.
+Each message also gets a Slack Block Kit Builder link that shows it rendered by Slack itself.
+
+Needs nothing but Python >= 3.11: the handler and the fake Slack use the standard library only.
 """
 
 from __future__ import annotations
@@ -17,6 +20,12 @@ import re
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
+
+if sys.version_info < (3, 11):  # noqa: UP036 - say so instead of failing on an import
+    sys.exit(f"error: make run needs Python >= 3.11, this is {sys.version.split()[0]}")
+
+BLOCK_KIT_BUILDER = "https://app.slack.com/block-kit-builder/#"
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_EVENT = REPO_ROOT / "examples" / "events" / "sns-alarm-cpu-high.json"
@@ -66,6 +75,8 @@ def slack_to_terminal(text: str, style: Style) -> str:
     for code, emoji in EMOJI.items():
         text = text.replace(code, emoji)
     text = re.sub(r"\*([^*\n]+)\*", lambda m: style.bold(m.group(1)), text)
+    # A link shows its text only (<url|text>), as Slack renders it.
+    text = re.sub(r"<[^<>|\s]+\|([^<>]+)>", lambda m: m.group(1), text)
     text = text.replace("```", "")
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
@@ -87,6 +98,9 @@ def preview(payload: dict[str, Any], style: Style) -> str:
                     label, _, value = field["text"].partition("\n")
                     label = slack_to_terminal(label, style)
                     body.append(f"{label}: {slack_to_terminal(value, style)}")
+            elif kind == "context":
+                texts = [e.get("text", "") for e in block.get("elements", []) if "text" in e]
+                body.append(style.dim(slack_to_terminal(" ".join(texts), style)))
             elif kind == "actions":
                 for element in block.get("elements", []):
                     button = slack_to_terminal(element["text"]["text"], style)
@@ -97,6 +111,25 @@ def preview(payload: dict[str, Any], style: Style) -> str:
     if extras:
         lines.append(style.dim(f"(overrides, honoured by legacy webhooks only: {extras})"))
     return "\n".join(lines)
+
+
+def block_kit_builder_url(payload: dict[str, Any]) -> str:
+    """A link that opens the payload's blocks and attachments in Slack's Block Kit Builder."""
+    message = {key: payload[key] for key in ("blocks", "attachments") if key in payload}
+    encoded = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+    return BLOCK_KIT_BUILDER + quote(encoded, safe="")
+
+
+def print_message(title: str, payload: dict[str, Any], style: Style) -> None:
+    print()
+    print(style.bold(f"── {title} ──"))
+    print(preview(payload, style))
+    print()
+    print(style.bold("── JSON payload ──"))
+    print(json.dumps(payload, indent=2, ensure_ascii=False))
+    print()
+    print(style.bold("── Rendered by Slack (Block Kit Builder) ──"))
+    print(block_kit_builder_url(payload))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,7 +183,10 @@ def invoke(event: object) -> bool:
     return True
 
 
-def style_summary(result: dict[str, int]) -> str:
+def style_summary(result: dict[str, object]) -> str:
+    if "batchItemFailures" in result:
+        failures = result["batchItemFailures"]
+        return f"handler returned: {len(failures)} record(s) to retry (batchItemFailures)"
     return (
         f"handler returned: {result['delivered']} delivered, {result['failed']} failed, "
         f"{result['records']} record(s)"
@@ -158,17 +194,18 @@ def style_summary(result: dict[str, int]) -> str:
 
 
 def run_fake(event: object, fake: FakeSlack, style: Style) -> int:
+    # Settings first: a configuration error is the answer, not an empty fake Slack.
+    try:
+        handler.get_settings()
+    except ConfigError as exc:
+        print(f"error: configuration: {exc}", file=sys.stderr)
+        return 2
     print(style.dim("posting to a local fake Slack (set SLACK_WEBHOOK_URL to post for real)"))
     ok = invoke(event)
-    if not fake.requests:
+    if ok and not fake.requests:
         print("(nothing was posted: the event held no records)")
     for number, payload in enumerate(fake.requests, start=1):
-        print()
-        print(style.bold(f"── Slack would show (message {number}) ──"))
-        print(preview(payload, style))
-        print()
-        print(style.bold("── JSON payload ──"))
-        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        print_message(f"Slack would show (message {number})", payload, style)
     return 0 if ok else 1
 
 
@@ -180,13 +217,7 @@ def run_real(event: object, style: Style) -> int:
         return 2
     print(style.dim("posting to the configured Slack webhook (the URL is not shown)"))
     for alarm in parse_event(event):
-        payload = format_message(alarm, settings)
-        print()
-        print(style.bold("── Message ──"))
-        print(preview(payload, style))
-        print()
-        print(style.bold("── JSON payload ──"))
-        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        print_message("Message", format_message(alarm, settings), style)
     print()
     return 0 if invoke(event) else 1
 

@@ -83,7 +83,7 @@ variables {
   slack_bot_token_ssm_parameter_name = "/alerts/slack-bot-token"
   slack_channel_id                   = "C0DEFAULT01"
   slack_routes = [
-    { channel_id = "C0DATABASE1", alarm_name_prefix = "alerts-db-" },
+    { channel_id = "C0DATABASE1", alarm_name_prefix = "alerts/db-" },
     { channel_id = "C0PAGING001", alarm_name_regex = "(latency|5xx)$", states = ["ALARM"], accounts = ["123456789012"], regions = ["eu-west-1"] },
   ]
   tags = { team = "platform" }
@@ -199,9 +199,9 @@ run "app_mode_passes_token_parameter_channel_routes_and_table_to_the_function" {
 
   assert {
     condition = jsondecode(aws_lambda_function.this.environment[0].variables["SLACK_ROUTES"]) == [
-      { channel_id = "C0QUEUES001", alarm_names = ["alerts-queue-depth"] },
-      { channel_id = "C0WEBTEAM01", alarm_names = ["alerts-web-cpu", "alerts-web-status-check"] },
-      { channel_id = "C0DATABASE1", alarm_name_prefix = "alerts-db-" },
+      { channel_id = "C0QUEUES001", alarm_names = ["alerts/queue-depth"] },
+      { channel_id = "C0WEBTEAM01", alarm_names = ["alerts/web/cpu", "alerts/web/status-check"] },
+      { channel_id = "C0DATABASE1", alarm_name_prefix = "alerts/db-" },
       { channel_id = "C0PAGING001", alarm_name_regex = "(latency|5xx)$", states = ["ALARM"], accounts = ["123456789012"], regions = ["eu-west-1"] },
     ]
     error_message = "Routes: per-alarm channels first (by exact name), then slack_routes in order, null fields left out."
@@ -346,4 +346,29 @@ run "a_bad_channel_of_an_alarm_is_rejected" {
   }
 
   expect_failures = [var.alarms]
+}
+
+run "wildcards_in_app_mode_keys_that_reach_a_policy_are_rejected" {
+  command = plan
+
+  variables {
+    slack_bot_token_ssm_kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/*"
+    state_table_kms_key_arn         = "arn:aws:kms:eu-west-1:123456789012:key/?"
+  }
+
+  expect_failures = [
+    var.slack_bot_token_ssm_kms_key_arn,
+    var.state_table_kms_key_arn,
+  ]
+}
+
+# Separate run: a variable whose validation refers to an invalid variable is not checked at all.
+run "a_wildcard_token_parameter_is_rejected" {
+  command = plan
+
+  variables {
+    slack_bot_token_ssm_parameter_name = "arn:aws:ssm:eu-west-1:123456789012:parameter/*"
+  }
+
+  expect_failures = [var.slack_bot_token_ssm_parameter_name]
 }

@@ -166,7 +166,7 @@ run "sns_mode_wires_alarms_topic_and_function" {
       aws_cloudwatch_log_group.lambda.name == "/aws/lambda/alerts" &&
       aws_cloudwatch_log_group.lambda.retention_in_days == 30 &&
       aws_lambda_function.this.function_name == "alerts" &&
-      aws_iam_role.lambda.name == "alerts-eu-west-1" &&
+      aws_iam_role.lambda[0].name == "alerts-eu-west-1" &&
       aws_sns_topic.this[0].name == "alerts-alarms" &&
       aws_sqs_queue.failures.name == "alerts-failures"
     )
@@ -195,10 +195,12 @@ run "sns_mode_wires_alarms_topic_and_function" {
 
   assert {
     condition = nonsensitive(aws_lambda_function.this.environment[0].variables) == tomap({
-      SLACK_WEBHOOK_URL = "https://hooks.slack.com/services/T000/B000/XXXX"
-      TIMEZONE          = "UTC"
-      MESSAGE_LANGUAGE  = "en"
-      LOG_LEVEL         = "INFO"
+      SLACK_WEBHOOK_URL              = "https://hooks.slack.com/services/T000/B000/XXXX"
+      TIMEZONE                       = "UTC"
+      MESSAGE_LANGUAGE               = "en"
+      LOG_LEVEL                      = "INFO"
+      DIGEST_THRESHOLD               = "3"
+      SLACK_MESSAGE_INTERVAL_SECONDS = "1"
     })
     error_message = "The environment holds the webhook and the defaults; unset optional settings are left out."
   }
@@ -214,6 +216,7 @@ run "sns_mode_wires_alarms_topic_and_function" {
 
   assert {
     condition = (
+      aws_cloudwatch_metric_alarm.failure_queue[0].alarm_name == "alerts/failure-queue-not-empty" &&
       aws_cloudwatch_metric_alarm.failure_queue[0].dimensions.QueueName == "alerts-failures" &&
       aws_cloudwatch_metric_alarm.failure_queue[0].comparison_operator == "GreaterThanThreshold" &&
       aws_cloudwatch_metric_alarm.failure_queue[0].threshold == 0 &&
@@ -227,7 +230,7 @@ run "sns_mode_wires_alarms_topic_and_function" {
     condition = alltrue([
       for tags in concat(
         [for alarm in aws_cloudwatch_metric_alarm.this : alarm.tags],
-        [aws_cloudwatch_metric_alarm.failure_queue[0].tags, aws_lambda_function.this.tags, aws_iam_role.lambda.tags,
+        [aws_cloudwatch_metric_alarm.failure_queue[0].tags, aws_lambda_function.this.tags, aws_iam_role.lambda[0].tags,
           aws_cloudwatch_log_group.lambda.tags, aws_sqs_queue.failures.tags, aws_sns_topic.this[0].tags,
         aws_sqs_queue.inbox[0].tags],
       ) : tags == tomap({ team = "platform" })
@@ -243,7 +246,7 @@ run "sns_mode_wires_alarms_topic_and_function" {
 
   assert {
     condition = (
-      aws_cloudwatch_metric_alarm.this["ec2/web/cpu"].alarm_name == "alerts-web-cpu" &&
+      aws_cloudwatch_metric_alarm.this["ec2/web/cpu"].alarm_name == "alerts/web/cpu" &&
       aws_cloudwatch_metric_alarm.this["ec2/web/cpu"].namespace == "AWS/EC2" &&
       aws_cloudwatch_metric_alarm.this["ec2/web/cpu"].metric_name == "CPUUtilization" &&
       aws_cloudwatch_metric_alarm.this["ec2/web/cpu"].statistic == "Average" &&
@@ -258,7 +261,7 @@ run "sns_mode_wires_alarms_topic_and_function" {
 
   assert {
     condition = (
-      aws_cloudwatch_metric_alarm.this["ec2/web/status-check"].alarm_name == "alerts-web-status-check" &&
+      aws_cloudwatch_metric_alarm.this["ec2/web/status-check"].alarm_name == "alerts/web/status-check" &&
       aws_cloudwatch_metric_alarm.this["ec2/web/status-check"].metric_name == "StatusCheckFailed" &&
       aws_cloudwatch_metric_alarm.this["ec2/web/status-check"].statistic == "Maximum" &&
       aws_cloudwatch_metric_alarm.this["ec2/web/status-check"].threshold == 1 &&
@@ -270,12 +273,12 @@ run "sns_mode_wires_alarms_topic_and_function" {
 
   assert {
     condition = (
-      aws_cloudwatch_metric_alarm.this["queue-depth"].alarm_name == "alerts-queue-depth" &&
+      aws_cloudwatch_metric_alarm.this["queue-depth"].alarm_name == "alerts/queue-depth" &&
       aws_cloudwatch_metric_alarm.this["queue-depth"].statistic == "Maximum" &&
       aws_cloudwatch_metric_alarm.this["queue-depth"].period == 60 &&
       aws_cloudwatch_metric_alarm.this["queue-depth"].treat_missing_data == "missing"
     )
-    error_message = "Generic alarms are named <name>-<key> and take the documented defaults."
+    error_message = "Generic alarms are named <name>/<key> and take the documented defaults."
   }
 
   assert {
@@ -367,7 +370,7 @@ run "direct_mode_with_ssm_and_an_existing_topic" {
     condition = (
       aws_lambda_permission.alarms[0].principal == "lambda.alarms.cloudwatch.amazonaws.com" &&
       aws_lambda_permission.alarms[0].source_account == "123456789012" &&
-      aws_lambda_permission.alarms[0].source_arn == "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:alerts-*"
+      aws_lambda_permission.alarms[0].source_arn == "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:alerts/*"
     )
     error_message = "CloudWatch may invoke the function only for this account's alarms named after this instance."
   }
@@ -386,11 +389,13 @@ run "direct_mode_with_ssm_and_an_existing_topic" {
 
   assert {
     condition = nonsensitive(aws_lambda_function.this.environment[0].variables) == tomap({
-      SLACK_WEBHOOK_SSM_PARAMETER = "/alerts/slack-webhook"
-      SLACK_CHANNEL               = "#alerts"
-      TIMEZONE                    = "UTC"
-      MESSAGE_LANGUAGE            = "en"
-      LOG_LEVEL                   = "INFO"
+      SLACK_WEBHOOK_SSM_PARAMETER    = "/alerts/slack-webhook"
+      SLACK_CHANNEL                  = "#alerts"
+      TIMEZONE                       = "UTC"
+      MESSAGE_LANGUAGE               = "en"
+      LOG_LEVEL                      = "INFO"
+      DIGEST_THRESHOLD               = "3"
+      SLACK_MESSAGE_INTERVAL_SECONDS = "1"
     })
     error_message = "SSM mode passes the parameter name, never a URL."
   }
@@ -434,9 +439,279 @@ run "two_instances_in_one_root_never_collide" {
   }
 
   assert {
-    condition     = contains(output.names["alpha"], "alpha-alerts-web-cpu") && contains(output.names["bravo"], "bravo-alerts-web-cpu")
+    condition     = contains(output.names["alpha"], "alpha-alerts/web/cpu") && contains(output.names["bravo"], "bravo-alerts/web/cpu")
     error_message = "The same alarm key is prefixed with each instance's name."
   }
+}
+
+run "health_alarm_watches_the_function_and_reports_outside_slack" {
+  command = plan
+
+  variables {
+    health_alarm_actions = ["arn:aws:sns:eu-west-1:123456789012:on-call-email"]
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.function_health[0].alarm_name == "alerts/function-health" &&
+      aws_cloudwatch_metric_alarm.function_health[0].alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:on-call-email"]) &&
+      aws_cloudwatch_metric_alarm.function_health[0].ok_actions == toset(["arn:aws:sns:eu-west-1:123456789012:on-call-email"]) &&
+      aws_cloudwatch_metric_alarm.function_health[0].comparison_operator == "GreaterThanThreshold" &&
+      aws_cloudwatch_metric_alarm.function_health[0].threshold == 0 &&
+      aws_cloudwatch_metric_alarm.function_health[0].treat_missing_data == "notBreaching"
+    )
+    error_message = "The health alarm is <name>/function-health, notifies only the user's actions and fires on any signal above 0."
+  }
+
+  assert {
+    condition = {
+      for query in aws_cloudwatch_metric_alarm.function_health[0].metric_query :
+      query.metric[0].metric_name => query.metric[0].dimensions.FunctionName if length(query.metric) > 0
+      } == {
+      Errors                      = "alerts"
+      Throttles                   = "alerts"
+      DestinationDeliveryFailures = "alerts"
+      AsyncEventsDropped          = "alerts"
+    }
+    error_message = "The health alarm watches Errors, Throttles, DestinationDeliveryFailures and AsyncEventsDropped of this function."
+  }
+
+  assert {
+    condition = one([
+      for query in aws_cloudwatch_metric_alarm.function_health[0].metric_query : query.expression if query.return_data
+    ]) == "SUM([IF(FILL(async_events_dropped, 0) > 0, 1, 0), IF(FILL(destination_delivery_failures, 0) > 0, 1, 0), IF(FILL(errors, 0) > 0, 1, 0), IF(FILL(throttles, 0) > 0, 1, 0)])"
+    error_message = "The alarm's one returned series counts the signals above their threshold."
+  }
+
+  assert {
+    condition     = output.health_alarm_arn == aws_cloudwatch_metric_alarm.function_health[0].arn && output.alarm_name_prefix == "alerts/"
+    error_message = "Outputs expose the health alarm and the alarm name prefix."
+  }
+}
+
+run "health_alarm_can_be_switched_off" {
+  command = plan
+
+  variables {
+    create_health_alarm = false
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.function_health) == 0 && output.health_alarm_arn == null
+    error_message = "create_health_alarm = false creates no health alarm."
+  }
+}
+
+run "names_with_a_shared_prefix_never_collide" {
+  command = plan
+
+  # The reported collision: "prod" with EC2 key "web-api" and "prod-web" with key "api" both
+  # used to create prod-web-api-cpu, and prod's permission alarm:prod-* covered prod-web's alarms.
+  module {
+    source = "./tests/tf-fixtures/prefix-instances"
+  }
+
+  assert {
+    condition     = length(setintersection(toset(output.alarm_names["prod"]), toset(output.alarm_names["prod-web"]))) == 0
+    error_message = "prod and prod-web share no alarm name."
+  }
+
+  assert {
+    condition = (
+      contains(output.alarm_names["prod"], "prod/web-api/cpu") &&
+      contains(output.alarm_names["prod-web"], "prod-web/api/cpu") &&
+      contains(output.alarm_names["prod"], "prod/failure-queue-not-empty") &&
+      contains(output.alarm_names["prod"], "prod/function-health")
+    )
+    error_message = "Alarm names follow <name>/<key>/cpu, <name>/failure-queue-not-empty, <name>/function-health."
+  }
+
+  assert {
+    # What the permission pattern `alarm:<name>/*` (checked against the module's own resource in
+    # the next run) matches, in the ArnLike sense: the name starts with "<name>/".
+    condition = alltrue(flatten([
+      for owner in ["prod", "prod-web"] : [
+        for instance, names in output.alarm_names : [
+          for name in names : startswith(name, "${owner}/") == (owner == instance)
+        ]
+      ]
+    ]))
+    error_message = "Each instance's direct-mode permission pattern matches all of its own alarms and none of the other's."
+  }
+}
+
+run "direct_mode_permission_covers_only_this_instances_alarms" {
+  command = plan
+
+  variables {
+    name                = "prod"
+    alarm_action_target = "lambda"
+    ec2_instances = {
+      web-api = { instance_id = "i-0123456789abcdef0" }
+    }
+  }
+
+  assert {
+    condition     = aws_lambda_permission.alarms[0].source_arn == "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:prod/*"
+    error_message = "The direct-mode permission is scoped to alarm:<name>/*."
+  }
+
+  assert {
+    condition = alltrue([
+      for name in concat(
+        [for alarm in aws_cloudwatch_metric_alarm.this : alarm.alarm_name],
+        aws_cloudwatch_metric_alarm.failure_queue[*].alarm_name,
+        aws_cloudwatch_metric_alarm.function_health[*].alarm_name,
+      ) : startswith(name, trimsuffix(split(":alarm:", aws_lambda_permission.alarms[0].source_arn)[1], "*"))
+    ])
+    error_message = "Every alarm of the instance is covered by its permission."
+  }
+
+  assert {
+    # prod-web's alarms (see the previous run) start with "prod-web/", not "prod/".
+    condition = !anytrue([
+      for name in ["prod-web/api/cpu", "prod-web/api/status-check", "prod-web/failure-queue-not-empty", "prod-web/function-health"] :
+      startswith(name, trimsuffix(split(":alarm:", aws_lambda_permission.alarms[0].source_arn)[1], "*"))
+    ])
+    error_message = "prod's permission must not cover any alarm of prod-web."
+  }
+}
+
+run "a_generic_alarm_may_not_take_the_failure_queue_alarms_name" {
+  command = plan
+
+  variables {
+    alarms = {
+      failure-queue-not-empty = {
+        namespace   = "AWS/SQS"
+        metric_name = "ApproximateNumberOfMessagesVisible"
+        threshold   = 1
+      }
+    }
+  }
+
+  expect_failures = [aws_cloudwatch_metric_alarm.this]
+}
+
+run "a_generic_alarm_may_not_take_the_health_alarms_name" {
+  command = plan
+
+  variables {
+    alarms = {
+      function-health = {
+        namespace   = "AWS/Lambda"
+        metric_name = "Errors"
+        threshold   = 1
+      }
+    }
+  }
+
+  expect_failures = [aws_cloudwatch_metric_alarm.this]
+}
+
+run "without_the_module_alarms_their_names_are_free" {
+  command = plan
+
+  variables {
+    create_failure_queue_alarm = false
+    create_health_alarm        = false
+    alarms = {
+      failure-queue-not-empty = {
+        namespace   = "AWS/SQS"
+        metric_name = "ApproximateNumberOfMessagesVisible"
+        threshold   = 1
+      }
+    }
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["failure-queue-not-empty"].alarm_name == "alerts/failure-queue-not-empty"
+    error_message = "With the module's own alarm switched off, the key is an ordinary generic alarm."
+  }
+}
+
+run "no_input_puts_a_wildcard_inside_an_arn_of_a_policy" {
+  command = plan
+
+  # Every input that reaches a policy, set: the rendered documents hold exactly these strings.
+  variables {
+    slack_webhook_url                = null
+    slack_webhook_ssm_parameter_name = "arn:aws:ssm:eu-west-1:123456789012:parameter/alerts/slack-webhook"
+    slack_webhook_ssm_kms_key_arn    = "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-1111-2222-3333-444455556666"
+    failure_queue_kms_master_key_id  = "arn:aws:kms:eu-west-1:123456789012:key/9f8e7d6c-1111-2222-3333-444455556666"
+    lambda_tracing_mode              = "Active"
+    alarm_action_target              = "lambda"
+  }
+
+  assert {
+    # Every resource and every condition value of every statement, wherever a wildcard could
+    # hide inside an ARN (not only a bare "*").
+    condition = alltrue([
+      for text in flatten([
+        for statement in concat(data.aws_iam_policy_document.lambda.statement, data.aws_iam_policy_document.topic[0].statement) : concat(
+          tolist(coalesce(statement.resources, [])),
+          flatten([for condition in coalesce(statement.condition, []) : tolist(condition.values)]),
+        )
+      ]) :
+      !can(regex("[*?]", text)) || contains([
+        # The module's own wildcards, none from an input: its log group's streams, X-Ray (no
+        # resource-level permissions), and any alarm of this account publishing to its topic.
+        "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/alerts:*",
+        "*",
+        "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:*",
+      ], text)
+    ])
+    error_message = "A wildcard inside an ARN of a policy document."
+  }
+
+  assert {
+    condition     = length(data.aws_iam_policy_document.lambda.statement) == 6
+    error_message = "The scan saw every statement of the role policy (logs, queue, queue key, parameter, parameter key, X-Ray)."
+  }
+
+  assert {
+    condition = alltrue([
+      for statement in data.aws_iam_policy_document.lambda.statement :
+      !contains(tolist(statement.resources), "*") || statement.sid == "WriteXRayTraces"
+    ])
+    error_message = "The bare \"*\" resource belongs to X-Ray alone."
+  }
+
+  assert {
+    # The permission's only wildcard is the trailing one after "<name>/".
+    condition     = !can(regex("[*?]", trimsuffix(aws_lambda_permission.alarms[0].source_arn, "/*"))) && !can(regex("[*?]", aws_lambda_permission.sns[0].source_arn))
+    error_message = "Resource-based permissions name this instance's topic and alarms only."
+  }
+}
+
+run "wildcards_in_names_and_arns_that_reach_a_policy_are_rejected" {
+  command = plan
+
+  variables {
+    slack_webhook_ssm_parameter_name = "arn:aws:ssm:eu-west-1:123456789012:parameter/*"
+    slack_webhook_ssm_kms_key_arn    = "arn:aws:kms:eu-west-1:123456789012:key/*"
+    failure_queue_kms_master_key_id  = "arn:aws:kms:eu-west-1:123456789012:key/?"
+    failure_queue_alarm_actions      = ["arn:aws:sns:eu-west-1:123456789012:*"]
+    health_alarm_actions             = ["arn:aws:sns:eu-west-1:123456789012:on-call-*"]
+  }
+
+  expect_failures = [
+    var.slack_webhook_ssm_parameter_name,
+    var.slack_webhook_ssm_kms_key_arn,
+    var.failure_queue_kms_master_key_id,
+    var.failure_queue_alarm_actions,
+    var.health_alarm_actions,
+  ]
+}
+
+run "an_unknown_timezone_is_rejected_at_plan" {
+  command = plan
+
+  variables {
+    timezone = "Asia/Seol"
+  }
+
+  expect_failures = [var.timezone]
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -347,7 +347,7 @@ def _environment(function: Mapping[str, Any]) -> Mapping[str, str]:
 def test_ec2_cpu_alarm_watches_cpu_at_80_percent_over_one_minute(
     plans: dict[str, ExamplePlans],
 ) -> None:
-    cpu = plans["ec2-cpu-alarm"].real.alarms()["alarm-to-slack-web-cpu"]
+    cpu = plans["ec2-cpu-alarm"].real.alarms()["alarm-to-slack/web/cpu"]
 
     assert cpu["namespace"] == "AWS/EC2"
     assert cpu["metric_name"] == "CPUUtilization"
@@ -360,10 +360,13 @@ def test_ec2_cpu_alarm_watches_cpu_at_80_percent_over_one_minute(
 @pytest.mark.terraform
 def test_ec2_cpu_alarm_reports_a_dead_server(plans: dict[str, ExamplePlans]) -> None:
     alarms = plans["ec2-cpu-alarm"].real.alarms()
-    status = alarms["alarm-to-slack-web-status-check"]
+    status = alarms["alarm-to-slack/web/status-check"]
 
-    assert set(alarms) == {"alarm-to-slack-web-cpu", "alarm-to-slack-web-status-check"} | {
-        name for name in alarms if name.endswith("-failure-queue-not-empty")
+    assert set(alarms) == {
+        "alarm-to-slack/web/cpu",
+        "alarm-to-slack/web/status-check",
+        "alarm-to-slack/failure-queue-not-empty",
+        "alarm-to-slack/function-health",
     }
     assert status["metric_name"] == "StatusCheckFailed"
     assert status["dimensions"] == {"InstanceId": INSTANCE_ID}
@@ -393,7 +396,7 @@ def test_ec2_cpu_alarm_notifies_the_topic_that_feeds_the_inbox(
 ) -> None:
     mocked = plans["ec2-cpu-alarm"].mocked
 
-    for name in ("alarm-to-slack-web-cpu", "alarm-to-slack-web-status-check"):
+    for name in ("alarm-to-slack/web/cpu", "alarm-to-slack/web/status-check"):
         alarm = mocked.alarms()[name]
         assert alarm["alarm_actions"] == [TOPIC_ARN], name
         assert alarm["ok_actions"] == [TOPIC_ARN], name
@@ -544,19 +547,19 @@ def test_direct_to_lambda_has_no_topic_and_alarms_invoke_the_function(
     alarms = {
         name: alarm
         for name, alarm in example.mocked.alarms().items()
-        if not name.endswith("-failure-queue-not-empty")
+        if name not in ("alarm-to-slack/failure-queue-not-empty", "alarm-to-slack/function-health")
     }
     assert set(alarms) == {
-        "alarm-to-slack-alb-target-5xx",
-        "alarm-to-slack-web-cpu",
-        "alarm-to-slack-web-status-check",
+        "alarm-to-slack/alb-target-5xx",
+        "alarm-to-slack/web/cpu",
+        "alarm-to-slack/web/status-check",
     }
     for name, alarm in alarms.items():
         assert alarm["alarm_actions"] == [FUNCTION_ARN], name
         assert alarm["ok_actions"] == [FUNCTION_ARN], name
     permission = example.mocked.one("aws_lambda_permission")
     assert (
-        permission["source_arn"] == f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:alarm-to-slack-*"
+        permission["source_arn"] == f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:alarm-to-slack/*"
     )
 
 
@@ -572,7 +575,7 @@ def test_direct_to_lambda_reads_the_webhook_from_ssm(plans: dict[str, ExamplePla
 def test_direct_to_lambda_generic_alarm_counts_target_5xx(
     plans: dict[str, ExamplePlans],
 ) -> None:
-    alarm = plans["direct-to-lambda"].real.alarms()["alarm-to-slack-alb-target-5xx"]
+    alarm = plans["direct-to-lambda"].real.alarms()["alarm-to-slack/alb-target-5xx"]
 
     assert (alarm["namespace"], alarm["metric_name"]) == (
         "AWS/ApplicationELB",

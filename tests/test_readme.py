@@ -300,6 +300,15 @@ def test_readme_hcl_snippets_use_real_module_inputs() -> None:
     for number, snippet in enumerate(snippets, start=1):
         parsed = hcl2.loads(snippet, serialization_options=options)
         where = f"README hcl snippet {number}"
+        module_outputs = {
+            output.name for output in readme_tables.load_outputs(REPO_ROOT / "outputs.tf")
+        }
+        for block in parsed.pop("output", []):
+            for name, body in block.items():
+                value = str(body["value"])
+                match = re.fullmatch(r"\$\{module\.[a-z_]+\.([a-z_]+)\}", value)
+                assert match, f"{where}: output {name} re-exports {value}, not a module output"
+                assert match.group(1) in module_outputs, f"{where}: no module output {value}"
         modules = parsed.pop("module", [])
         for block in modules:
             for body in block.values():
@@ -308,10 +317,7 @@ def test_readme_hcl_snippets_use_real_module_inputs() -> None:
         _check_arguments(parsed, types, where)
 
 
-def test_readme_message_preview_is_what_make_run_prints() -> None:
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    documented = re.search(r"```text\n(.*?)```", readme, re.S)
-    assert documented is not None, "the README lost its message preview"
+def _make_run_preview(*args: str) -> list[str]:
     env = {
         key: value
         for key, value in os.environ.items()
@@ -320,17 +326,38 @@ def test_readme_message_preview_is_what_make_run_prints() -> None:
     env.update(TIMEZONE="Asia/Seoul", MESSAGE_LANGUAGE="ko", NO_COLOR="1")
 
     result = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "scripts" / "run_local.py")],
+        [sys.executable, str(REPO_ROOT / "scripts" / "run_local.py"), *args],
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
     )
-    lines = result.stdout.splitlines()
+    return result.stdout.splitlines()
+
+
+def test_readme_message_preview_is_what_make_run_prints() -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    documented = re.search(r"```text\n(.*?)```", readme, re.S)
+    assert documented is not None, "the README lost its message preview"
+    lines = _make_run_preview()
     start = next(i for i, line in enumerate(lines) if "Slack would show" in line) + 2
     end = next(i for i, line in enumerate(lines) if "CloudWatch" in line and i >= start)
     assert "\n".join(lines[start : end + 1]) + "\n" == documented.group(1), (
         "the README's message preview differs from `TIMEZONE=Asia/Seoul MESSAGE_LANGUAGE=ko"
         " make run`: update the README"
     )
+
+
+def test_readme_digest_preview_is_what_make_run_prints_for_the_storm_batch() -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    documented = re.search(r"```text\n(┃ 🚨 알람 5건.*?)```", readme, re.S)
+    assert documented is not None, "the README lost its digest preview"
+    lines = _make_run_preview("--event", "examples/events/sqs-storm-batch.json")
+    start = next(i for i, line in enumerate(lines) if "Slack would show" in line) + 2
+    end = next(i for i, line in enumerate(lines) if "JSON payload" in line) - 1
+    shown = "\n".join(line for line in lines[start:end] if line.strip())
+    assert (
+        shown + "\n"
+        == "\n".join(line for line in documented.group(1).splitlines() if line.strip()) + "\n"
+    ), "the README's digest preview differs from make run: update the README"

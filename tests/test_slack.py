@@ -344,3 +344,27 @@ def test_extra_allowed_hosts_are_accepted_over_https_only() -> None:
     extra = frozenset({"hooks.example.com"})
     assert webhook_url_problem("https://hooks.example.com/services/T/B/x", extra) is None
     assert webhook_url_problem("http://hooks.example.com/services/T/B/x", extra) is not None
+
+
+def test_a_dns_lookup_that_hangs_is_cut_at_the_attempt_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # getaddrinfo has no timeout of its own; a resolver that hangs must not hold the attempt.
+    real_getaddrinfo = socket.getaddrinfo
+
+    def slow_getaddrinfo(host: str, *args: object, **kwargs: object) -> object:
+        if host == "hooks.slack.com":
+            time.sleep(3.0)
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_getaddrinfo)
+    policy = RetryPolicy(max_attempts=1, request_timeout=0.5)
+    started = time.monotonic()
+    delivery = post_to_slack(
+        "https://hooks.slack.com/services/T000/B000/dns-secret-token", PAYLOAD, policy=policy
+    )
+    elapsed = time.monotonic() - started
+    assert elapsed < 0.5 + 0.3, elapsed
+    assert (delivery.delivered, delivery.outcome) == (False, "retries_exhausted")
+    assert "DNS lookup did not finish" in (delivery.error or "")
+    assert "dns-secret-token" not in (delivery.error or "")

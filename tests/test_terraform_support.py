@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import hcl2
 import pytest
 
+from support import REPO_ROOT
 from support.terraform import (
+    ARCHIVE_VERSION,
     AUTOMATION_ENV,
     TerraformError,
     TerraformSetupError,
@@ -66,7 +69,13 @@ def test_mirror_links_only_the_platform_leaf_and_adds_the_archive_stand_in(tmp_p
     assert (version_dir / ARCH).is_symlink()
     assert (version_dir / ARCH).resolve() == aws_leaf.resolve()
 
-    launcher = mirror / "archive" / "2.7.1" / ARCH / "terraform-provider-archive_v2.7.1_x5"
+    launcher = (
+        mirror
+        / "archive"
+        / ARCHIVE_VERSION
+        / ARCH
+        / f"terraform-provider-archive_v{ARCHIVE_VERSION}_x5"
+    )
     text = launcher.read_text()
     assert os.access(launcher, os.X_OK)
     assert f"exec {Path(sys.prefix) / 'bin' / 'python'} -m support.archive_provider" in text
@@ -85,8 +94,8 @@ def test_mirror_rebuild_is_idempotent_and_drops_stale_providers(tmp_path: Path) 
     _fake_provider(source, "hashicorp", "aws", "5.99.0")
     build = tmp_path / "build"
     build_mirror(source, build)
-    launcher = build / "mirror/registry.terraform.io/hashicorp/archive/2.7.1" / ARCH
-    before = (launcher / "terraform-provider-archive_v2.7.1_x5").stat().st_mtime_ns
+    launcher = build / "mirror/registry.terraform.io/hashicorp/archive" / ARCHIVE_VERSION / ARCH
+    before = (launcher / f"terraform-provider-archive_v{ARCHIVE_VERSION}_x5").stat().st_mtime_ns
 
     (
         source
@@ -99,7 +108,9 @@ def test_mirror_rebuild_is_idempotent_and_drops_stale_providers(tmp_path: Path) 
 
     aws = build / "mirror/registry.terraform.io/hashicorp/aws"
     assert sorted(path.name for path in aws.iterdir()) == ["5.100.0"]
-    assert (launcher / "terraform-provider-archive_v2.7.1_x5").stat().st_mtime_ns == before
+    assert (
+        launcher / f"terraform-provider-archive_v{ARCHIVE_VERSION}_x5"
+    ).stat().st_mtime_ns == before
 
 
 def test_a_real_archive_provider_in_the_mirror_replaces_the_stand_in(tmp_path: Path) -> None:
@@ -116,10 +127,10 @@ def test_stand_in_prints_the_plugin_handshake_first(tmp_path: Path) -> None:
     _fake_provider(source, "hashicorp", "aws", "5.100.0")
     build = tmp_path / "build"
     build_mirror(source, build)
-    launcher = build / "mirror/registry.terraform.io/hashicorp/archive/2.7.1" / ARCH
+    launcher = build / "mirror/registry.terraform.io/hashicorp/archive" / ARCHIVE_VERSION / ARCH
     env = {"PATH": os.environ.get("PATH", ""), "PLUGIN_PROTOCOL_VERSIONS": "6"}
     with subprocess.Popen(
-        [launcher / "terraform-provider-archive_v2.7.1_x5"],
+        [launcher / f"terraform-provider-archive_v{ARCHIVE_VERSION}_x5"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
@@ -154,3 +165,56 @@ def test_a_missing_terraform_fails_with_an_install_hint(
     monkeypatch.setenv("TERRAFORM", "terraform-that-does-not-exist")
     with pytest.raises(TerraformSetupError, match="Install Terraform"):
         terraform(["version"], tmp_path, env={})
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+def _satisfies(version: str, constraint: str) -> bool:
+    """Terraform's version constraint check, for the operators versions.tf uses."""
+    checks = {
+        ">=": lambda a, b: a >= b,
+        ">": lambda a, b: a > b,
+        "<=": lambda a, b: a <= b,
+        "<": lambda a, b: a < b,
+        "=": lambda a, b: a == b,
+        "!=": lambda a, b: a != b,
+    }
+    for clause in constraint.split(","):
+        operator, _, wanted = clause.strip().partition(" ")
+        if operator == "~>":
+            parts = _version(wanted)
+            if not (
+                _version(version) >= parts and _version(version)[: len(parts) - 1] == parts[:-1]
+            ):
+                return False
+        elif not checks[operator](_version(version), _version(wanted.strip())):
+            return False
+    return True
+
+
+def test_the_archive_stand_in_version_is_no_real_release_yet_satisfies_every_constraint() -> None:
+    # Real hashicorp/archive releases are 1.x and 2.x; a lock file naming 99.0.0 can only come
+    # from the offline mirror.
+    assert _version(ARCHIVE_VERSION)[0] >= 99
+    assert "-" not in ARCHIVE_VERSION, "a prerelease never satisfies a >= constraint"
+    roots = [REPO_ROOT, *sorted(path.parent for path in REPO_ROOT.glob("examples/*/versions.tf"))]
+    for root in roots:
+        with (root / "versions.tf").open() as handle:
+            terraform_blocks = hcl2.load(handle).get("terraform", [])
+        for block in terraform_blocks:
+            for providers in block.get("required_providers", []):
+                archive = providers.get("archive")
+                if archive:
+                    constraint = archive["version"].strip('"')
+                    assert _satisfies(ARCHIVE_VERSION, constraint), (
+                        f"{root}: the stand-in {ARCHIVE_VERSION} does not satisfy"
+                        f" archive {constraint}"
+                    )
+
+
+def test_constraint_check_rejects_what_terraform_rejects() -> None:
+    assert _satisfies("99.0.0", ">= 2.4")
+    assert not _satisfies("99.0.0", ">= 2.4, < 3.0")
+    assert not _satisfies("99.0.0", "~> 2.4")

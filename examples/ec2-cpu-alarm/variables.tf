@@ -42,7 +42,7 @@ variable "instance_id" {
 }
 
 variable "instance_key" {
-  description = "Short key for the instance; the alarms are named <name>-<instance_key>-cpu and <name>-<instance_key>-status-check."
+  description = "Short key for the instance; the alarms are named <name>/<instance_key>/cpu and <name>/<instance_key>/status-check."
   type        = string
   default     = "web"
 

@@ -381,7 +381,8 @@ def variables_for(example: str, name: str, stack: Stack) -> dict[str, Any]:
             "alarm_mention": "<!here>",
         }
     if example == "new-ec2-instance":
-        return {**common, "slack_webhook_url": PLACEHOLDER_WEBHOOK, "instance_key": "app"}
+        # One server file, server-web.tf; the AMI comes from moto's public SSM parameters.
+        return {**common, "slack_webhook_url": PLACEHOLDER_WEBHOOK}
     if example == "direct-to-lambda":
         return {
             **common,

@@ -45,7 +45,7 @@ STATE_EMOJI = {"ALARM": ":rotating_light:", "OK": ":white_check_mark:"}
 
 def _instance_id(stack: Stack, deployment: Deployment) -> str:
     if deployment.example == "new-ec2-instance":
-        return str(deployment.output("instance_id"))
+        return str(deployment.output("web_instance_id"))
     return stack.instance_id
 
 
@@ -53,14 +53,17 @@ def _expected_alarm_names(stack: Stack, deployment: Deployment) -> dict[str, str
     name = deployment.name
     if deployment.example == "direct-to-lambda":
         return {
-            "alb-target-5xx": f"{name}-alb-target-5xx",
-            "ec2/db/cpu": f"{name}-db-cpu",
-            "ec2/db/status-check": f"{name}-db-status-check",
+            "alb-target-5xx": f"{name}/alb-target-5xx",
+            "ec2/db/cpu": f"{name}/db/cpu",
+            "ec2/db/status-check": f"{name}/db/status-check",
         }
+    if deployment.example == "new-ec2-instance":
+        # modules/ec2-alarms in server-web.tf, keyed by check, named <name>/<server>/<check>.
+        return {"cpu": f"{name}/web/cpu", "status-check": f"{name}/web/status-check"}
     key = deployment.variables["instance_key"]
     return {
-        f"ec2/{key}/cpu": f"{name}-{key}-cpu",
-        f"ec2/{key}/status-check": f"{name}-{key}-status-check",
+        f"ec2/{key}/cpu": f"{name}/{key}/cpu",
+        f"ec2/{key}/status-check": f"{name}/{key}/status-check",
     }
 
 
@@ -204,7 +207,8 @@ def test_every_alarm_notifies_the_topic(stack: Stack, example: str) -> None:
     deployment = stack[example]
     topic_arn = deployment.output("sns_topic_arn")
     expected = _expected_alarm_names(stack, deployment)
-    assert deployment.output("alarm_names") == expected
+    names_output = "web_alarm_names" if example == "new-ec2-instance" else "alarm_names"
+    assert deployment.output(names_output) == expected
     for alarm_name in expected.values():
         alarm = stack.alarm(alarm_name)
         assert alarm["ActionsEnabled"] is True
@@ -317,7 +321,7 @@ def test_failed_invocations_go_to_the_module_failure_queue(stack: Stack, example
     assert config["DestinationConfig"]["OnFailure"]["Destination"] == queue_arn
     assert config["MaximumRetryAttempts"] == 2
     # The queue's own alarm watches it and, by default, reports the way every other alarm does.
-    depth = stack.alarm(f"{deployment.name}-failure-queue-not-empty")
+    depth = stack.alarm(f"{deployment.name}/failure-queue-not-empty")
     assert depth["Dimensions"] == [{"Name": "QueueName", "Value": queue_arn.split(":")[-1]}]
     target = deployment.output(
         "sns_topic_arn" if example in SNS_EXAMPLES else "lambda_function_arn"
@@ -399,7 +403,7 @@ def test_new_instance_alarm_via_sns_reaches_slack_in_english_with_utc(
     stack: Stack, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     deployment = stack["new-ec2-instance"]
-    alarm_name = deployment.output("alarm_names")["ec2/app/status-check"]
+    alarm_name = deployment.output("web_alarm_names")["status-check"]
     with timed("new-ec2-instance: SNS chain"):
         message, event = _fire_through_sns(stack, deployment, alarm_name, "ALARM")
         summary = stack.invoke(
@@ -416,7 +420,7 @@ def test_new_instance_alarm_via_sns_reaches_slack_in_english_with_utc(
     assert "*Alarm name*" in text
     assert "*Time*" in text
     assert _local_time(message["StateChangeTime"], "UTC") in text
-    assert f"InstanceId={deployment.output('instance_id')}" in text
+    assert f"InstanceId={deployment.output('web_instance_id')}" in text
     assert "StatusCheckFailed" in text
 
 

@@ -161,10 +161,11 @@ def test_deployed_app_mode_draws_the_alarm_graph_into_its_thread(
     assert variables["SLACK_GRAPHS"] == "true"
     assert variables["SLACK_GRAPH_WINDOW_MINUTES"] == "180"
     policy = graphs_stack.client("iam").get_role_policy(
-        RoleName=deployment.output("lambda_role_name"), PolicyName=f"{NAME}-metric-graphs"
+        RoleName=deployment.output("lambda_role_name"), PolicyName=f"{NAME}-permissions"
     )["PolicyDocument"]
     document = json.loads(policy) if isinstance(policy, str) else policy
-    assert [(s["Action"], s["Resource"]) for s in document["Statement"]] == [
+    graphs = [s for s in document["Statement"] if s.get("Sid") == "DrawAlarmMetricGraphs"]
+    assert [(s["Action"], s["Resource"]) for s in graphs] == [
         ("cloudwatch:GetMetricWidgetImage", "*")
     ]
 

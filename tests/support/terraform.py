@@ -2,7 +2,7 @@
 
 The mirror holds every provider found in TF_PLUGIN_MIRROR (default /opt/tf-plugins; unpacked layout
 HOST/NAMESPACE/TYPE/VERSION/OS_ARCH/) plus, when no real hashicorp/archive is there, the test-only
-Python stand-in in tests/support/archive_provider/ as hashicorp/archive 2.7.1. Terraform accepts a
+Python stand-in in tests/support/archive_provider/ as hashicorp/archive 99.0.0. Terraform accepts a
 symlink only for the OS_ARCH leaf directory, so the VERSION directories are real and the leaves link
 to the source mirror. When TF_PLUGIN_MIRROR is unset and the default path does not exist, or it is
 set to the empty string, providers come from the registry (a machine with internet).
@@ -34,7 +34,12 @@ TESTS_DIR = REPO_ROOT / "tests"
 
 DEFAULT_PLUGIN_MIRROR = "/opt/tf-plugins"
 REGISTRY_HOST = "registry.terraform.io"
-ARCHIVE_VERSION = "2.7.1"
+# The stand-in's version: one no real hashicorp/archive release has (the real ones are 2.x), so a
+# .terraform.lock.hcl written against the offline mirror can never pass for a real one: a real
+# `terraform init` with it fails naming 99.0.0 instead of a confusing checksum mismatch on a real
+# version. It must satisfy the module's `>= 2.4` (a prerelease such as 2.7.1-offline would not:
+# constraints never match prereleases); tests/test_terraform_support.py checks both.
+ARCHIVE_VERSION = "99.0.0"
 INSTALL_HINT = "Install Terraform >= 1.9: https://developer.hashicorp.com/terraform/install"
 
 AUTOMATION_ENV = {"TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
