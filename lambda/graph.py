@@ -1,8 +1,10 @@
-"""The alarm's metric as a picture: GetMetricWidgetImage widget JSON (pure) and its PNG (I/O).
+"""The alarm's metric as a picture in its Slack thread (Slack app mode only).
 
-`widget_for` builds the MetricWidget JSON from an Alarm without touching the network;
-`render_png` is the only function here that calls AWS, and it imports boto3 itself, so the
-webhook path (which never draws graphs) does not pay for boto3 at cold start.
+Pure: `widget_for` builds the GetMetricWidgetImage MetricWidget JSON from an Alarm. I/O at the
+edges: `render_png` calls AWS (it imports boto3 itself, so nothing here costs the webhook path's
+cold start; the handler imports this module only in app mode with graphs on), and `post_graph`
+/ `post_graphs` upload the PNG through slack_files. `GraphCollector` is the handler's hook: it
+notes which posted messages get a graph, drawn after every text was sent.
 Widget structure: https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/
 CloudWatch-Metric-Widget-Structure.html
 """
