@@ -30,7 +30,7 @@ from support.terraform import terraform, terraform_env
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES_DIR = REPO_ROOT / "examples"
-EXAMPLES = ("ec2-cpu-alarm", "new-ec2-instance", "direct-to-lambda")
+EXAMPLES = ("ec2-cpu-alarm", "new-ec2-instance", "direct-to-lambda", "slack-app-routing")
 
 REGION = "ap-northeast-2"
 ACCOUNT = "111122223333"
@@ -41,6 +41,8 @@ OTHER_INSTANCE_ID = "i-0fedcba9876543210"
 AMI_ID = "ami-0123456789abcdef0"
 LOOKED_UP_AMI_ID = "ami-0aaaabbbbccccdddd"
 ALB_SUFFIX = "app/shop/0123456789abcdef"
+BOT_TOKEN_PARAMETER = "/alarm-to-slack/slack-bot-token"  # noqa: S105 - a parameter name
+ALERTS_CHANNEL, DATABASE_CHANNEL = "C0ALERTS01", "C0DATABASE"
 
 # The ARNs the mocked provider hands out during plan.
 TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:mocked-topic"
@@ -172,6 +174,17 @@ SCENARIOS = {
             "slack_webhook_ssm_parameter_name": SSM_PARAMETER,
             "load_balancer_arn_suffix": ALB_SUFFIX,
             "ec2_instance_ids": {"web": OTHER_INSTANCE_ID},
+        },
+        real_only={},
+        mocked_only={},
+    ),
+    "slack-app-routing": Scenario(
+        variables={
+            "slack_bot_token_ssm_parameter_name": BOT_TOKEN_PARAMETER,
+            "alerts_channel_id": ALERTS_CHANNEL,
+            "database_channel_id": DATABASE_CHANNEL,
+            "db_instance_identifier": "orders-db",
+            "load_balancer_arn_suffix": ALB_SUFFIX,
         },
         real_only={},
         mocked_only={},
@@ -593,6 +606,38 @@ def test_direct_to_lambda_generic_alarm_counts_target_5xx(
         10,
     )
     assert alarm["treat_missing_data"] == "notBreaching"
+
+
+# --- slack-app-routing -------------------------------------------------------------------------
+
+
+@pytest.mark.terraform
+def test_slack_app_routing_routes_database_alarms_to_their_channel(
+    plans: dict[str, ExamplePlans],
+) -> None:
+    real = plans["slack-app-routing"].real
+    environment = _environment(real.one("aws_lambda_function"))
+    assert environment["SLACK_BOT_TOKEN_SSM_PARAMETER"] == BOT_TOKEN_PARAMETER
+    assert environment["SLACK_CHANNEL_ID"] == ALERTS_CHANNEL
+    assert json.loads(environment["SLACK_ROUTES"]) == [
+        {"channel_id": DATABASE_CHANNEL, "alarm_name_prefix": "alarm-to-slack/db-"}
+    ]
+    assert "SLACK_WEBHOOK_URL" not in environment
+    assert "SLACK_WEBHOOK_SSM_PARAMETER" not in environment
+    names = set(real.alarms())
+    assert {"alarm-to-slack/db-connections", "alarm-to-slack/db-free-storage"} <= names
+    assert "alarm-to-slack/web-5xx" in names
+    assert environment["SLACK_STATE_TABLE"] == "alarm-to-slack-slack-state"
+
+
+@pytest.mark.terraform
+def test_slack_app_routing_creates_the_state_table(plans: dict[str, ExamplePlans]) -> None:
+    table = plans["slack-app-routing"].real.one("aws_dynamodb_table")
+    assert table["name"] == "alarm-to-slack-slack-state"
+    assert table["billing_mode"] == "PAY_PER_REQUEST"
+    assert table["ttl"] == [{"attribute_name": "expires_at", "enabled": True}]
+    assert table["server_side_encryption"][0]["enabled"] is True
+    assert table["point_in_time_recovery"][0]["enabled"] is True
 
 
 @pytest.mark.terraform
