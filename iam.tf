@@ -194,6 +194,19 @@ data "aws_iam_policy_document" "lambda" {
   }
 
   dynamic "statement" {
+    # Slack app mode metric graphs (graphs.tf). GetMetricWidgetImage supports no resource-level
+    # permissions: "*" is the only resource AWS accepts (checkov knows the action is not
+    # restrictable). It only reads metric data the account already has.
+    for_each = local.graphs ? ["graphs"] : []
+    content {
+      sid       = "DrawAlarmMetricGraphs"
+      effect    = "Allow"
+      actions   = ["cloudwatch:GetMetricWidgetImage"]
+      resources = ["*"]
+    }
+  }
+
+  dynamic "statement" {
     for_each = var.lambda_tracing_mode == "Active" ? ["xray"] : []
     content {
       # X-Ray has no resource-level permissions: "*" is the only possible resource.

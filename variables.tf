@@ -339,6 +339,23 @@ variable "state_table_kms_key_arn" {
   }
 }
 
+variable "slack_graphs" {
+  description = "Slack app mode: attach a graph of the alarm's metric (threshold line, state-change marker, the window before it) to every ALARM message, in its thread. Needs the app's files:write scope; gives the role cloudwatch:GetMetricWidgetImage, billed per metric drawn. Ignored in webhook mode, which cannot upload files."
+  type        = bool
+  default     = true
+}
+
+variable "slack_graph_window_minutes" {
+  description = "Slack app mode: how much time before the state change the graph shows, in minutes (widened to at least 10 periods of the alarm's metric)."
+  type        = number
+  default     = 180
+
+  validation {
+    condition     = var.slack_graph_window_minutes >= 10 && var.slack_graph_window_minutes <= 10080 && floor(var.slack_graph_window_minutes) == var.slack_graph_window_minutes
+    error_message = "slack_graph_window_minutes must be a whole number of minutes between 10 and 10080 (7 days)."
+  }
+}
+
 # ---------------------------------------------------------------------------------------------
 # SNS topic and alarm routing
 # ---------------------------------------------------------------------------------------------

@@ -242,8 +242,18 @@ def _deliver_app_mode(
         digest_threshold=settings.digest_threshold,
         destination=lambda alarm: channel_for(alarm, settings.routes, default),
     )
-    results = deliver_notifications(notifications, app, deadline=deadline)
+    graphs = None
+    if settings.graphs:
+        from graph import GraphCollector  # noqa: PLC0415 - app mode with graphs only
+
+        graphs = GraphCollector(app)
+    results = deliver_notifications(notifications, graphs or app, deadline=deadline)
     finish_records(results, state)
+    if graphs is not None:
+        # After every text was posted and recorded: a graph never delays or fails an alert.
+        graphs.post(
+            tz=settings.tz, window_seconds=settings.graph_window_minutes * 60, deadline=deadline
+        )
     return results + busy_results(busy)
 
 

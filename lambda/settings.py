@@ -30,6 +30,10 @@ ROUTES_VARIABLE = "SLACK_ROUTES"
 STATE_TABLE_VARIABLE = "SLACK_STATE_TABLE"
 API_URL_VARIABLE = "SLACK_API_BASE_URL"
 DEFAULT_API_BASE_URL = "https://slack.com/api/"
+GRAPHS_VARIABLE = "SLACK_GRAPHS"
+GRAPH_WINDOW_VARIABLE = "SLACK_GRAPH_WINDOW_MINUTES"
+DEFAULT_GRAPH_WINDOW_MINUTES = 180
+GRAPH_WINDOW_RANGE = (10, 10080)  # 10 minutes to 7 days
 
 logger = logging.getLogger("alarm_to_slack")
 
@@ -67,6 +71,10 @@ class Settings:
     state_table: str | None = None
     state_ttl_days: int = 30
     api_base_url: str = DEFAULT_API_BASE_URL
+    # Metric graphs in Slack app mode (graph.py): a display setting, so a bad value never
+    # stops delivery; it falls back to the default with a warning.
+    graphs: bool = False
+    graph_window_minutes: int = DEFAULT_GRAPH_WINDOW_MINUTES
 
     @property
     def app_mode(self) -> bool:
@@ -175,6 +183,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     )
     interval = _number(environ, "SLACK_MESSAGE_INTERVAL_SECONDS", 1.0, bounds=(0, 60), notes=notes)
     app = _app_settings(environ, notes) if token_parameter else {}
+    graphs = _graph_settings(environ, notes) if token_parameter else {}
     try:
         tz = resolve_timezone(timezone)
     except ConfigError:
@@ -205,7 +214,27 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         notes=tuple(notes),
         bot_token_ssm_parameter=token_parameter,
         **app,
+        **graphs,
     )
+
+
+def _graph_settings(environ: Mapping[str, str], notes: list[str]) -> dict[str, Any]:
+    """SLACK_GRAPHS and SLACK_GRAPH_WINDOW_MINUTES (app mode only). A display setting never
+    stops delivery: a bad value falls back (graphs off, the default window) with a note."""
+    enabled = (_get(environ, GRAPHS_VARIABLE) or "false").lower()
+    if enabled not in ("true", "false"):
+        notes.append(f"{GRAPHS_VARIABLE}={_shown(enabled)} is not true or false; graphs are off")
+        enabled = "false"
+    low, high = GRAPH_WINDOW_RANGE
+    window = _number(
+        environ,
+        GRAPH_WINDOW_VARIABLE,
+        DEFAULT_GRAPH_WINDOW_MINUTES,
+        bounds=(low, high),
+        notes=notes,
+        whole=True,
+    )
+    return {"graphs": enabled == "true", "graph_window_minutes": int(window)}
 
 
 def _app_settings(environ: Mapping[str, str], notes: list[str]) -> dict[str, Any]:

@@ -75,6 +75,20 @@ class Channel:
     messages: list[Message] = field(default_factory=list)
 
 
+@dataclass
+class UploadedFile:
+    """A file started with files.getUploadURLExternal; `content` once its bytes were POSTed,
+    `shared_in` (channel, thread_ts) once files.completeUploadExternal shared it."""
+
+    id: str
+    filename: str
+    length: int
+    upload_path: str
+    content: bytes | None = None
+    title: str | None = None
+    shared_in: tuple[str, str | None] | None = None
+
+
 def _error(error: str, status: int = 200, **extra: Any) -> Answer:
     return Answer({"ok": False, "error": error, **extra}, status)
 
@@ -117,7 +131,10 @@ class FakeSlackApi(LoopbackServer):
         self.methods: dict[str, Callable[[dict[str, Any]], Answer]] = {
             "chat.postMessage": self._post_message,
             "chat.update": self._update,
+            "files.getUploadURLExternal": self._get_upload_url,
+            "files.completeUploadExternal": self._complete_upload,
         }
+        self.files: dict[str, UploadedFile] = {}
         self.raw_paths: dict[str, Callable[[bytes], Answer]] = {}
         self._lock = threading.RLock()
         self._script: list[tuple[str, Answer]] = []
@@ -243,6 +260,76 @@ class FakeSlackApi(LoopbackServer):
         message.versions.append(message.content)
         message.content = {key: arguments[key] for key in CONTENT_KEYS if key in arguments}
         return Answer({"ok": True, "channel": channel.id, "ts": message.ts, "text": message.text})
+
+    # --- the file upload flow (files.upload is retired) -------------------------------------
+
+    def _get_upload_url(self, arguments: dict[str, Any]) -> Answer:
+        if "files:write" not in self.scopes:
+            return _error("missing_scope", needed="files:write", provided=",".join(self.scopes))
+        filename, length = arguments.get("filename"), arguments.get("length")
+        if not isinstance(filename, str) or not filename:
+            return _error("invalid_arguments")
+        if not isinstance(length, int) or isinstance(length, bool) or length <= 0:
+            # Slack's answer when `length` is 0 or missing.
+            return _error("missing_argument")
+        self._ts_counter += 1
+        file_id = f"F{self._ts_counter:010d}"
+        path = f"/upload/v1/{file_id}-{self._ts_counter * 7919:x}"
+        self.files[file_id] = UploadedFile(file_id, filename, length, path)
+        self.raw_paths[path] = lambda body: self._receive_upload(file_id, body)
+        return Answer(
+            {"ok": True, "file_id": file_id, "upload_url": f"http://127.0.0.1:{self.port}{path}"}
+        )
+
+    def _receive_upload(self, file_id: str, body: bytes) -> Answer:
+        with self._lock:
+            upload = self.files[file_id]
+            self.calls.append(
+                Call("upload", {"file_id": file_id, "bytes": len(body)}, None, "", 200, {})
+            )
+            if len(body) != upload.length:
+                return Answer({"ok": False, "error": "length_mismatch"}, 400)
+            upload.content = body
+            return Answer({"ok": True})
+
+    def _complete_upload(self, arguments: dict[str, Any]) -> Answer:
+        if "files:write" not in self.scopes:
+            return _error("missing_scope", needed="files:write", provided=",".join(self.scopes))
+        entries = arguments.get("files")
+        if not isinstance(entries, list) or not entries:
+            return _error("invalid_arguments")
+        uploads = []
+        for entry in entries:
+            upload = self.files.get(entry.get("id")) if isinstance(entry, dict) else None
+            if upload is None or upload.content is None:
+                return _error("file_not_found")
+            uploads.append((upload, entry.get("title") or upload.filename))
+        channel = self._channel({"channel": arguments.get("channel_id")})
+        if isinstance(channel, Answer):
+            return channel
+        thread_ts = arguments.get("thread_ts")
+        parent = None
+        if thread_ts is not None:
+            parent = next((m for m in channel.messages if m.ts == thread_ts), None)
+            if parent is None:
+                return _error("thread_not_found")
+        shared = []
+        for upload, title in uploads:
+            upload.title, upload.shared_in = title, (channel.id, thread_ts)
+            shared.append({"id": upload.id, "title": title, "name": upload.filename})
+        # Slack shows a file share as a message with the files; the text is for transcript().
+        titles = ", ".join(entry["title"] for entry in shared)
+        message = Message(
+            channel=channel.id,
+            ts=self._next_ts(),
+            content={"text": f"[file: {titles}]", "files": shared},
+            thread_ts=thread_ts,
+        )
+        if parent is None:
+            channel.messages.append(message)
+        else:
+            parent.replies.append(message)
+        return Answer({"ok": True, "files": shared})
 
     def answer(  # noqa: PLR0911 - one return per way Slack refuses a call
         self, method: str, authorization: str | None, arguments: object
