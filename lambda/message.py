@@ -212,6 +212,12 @@ def format_timestamp(value: str | None, tz: dt.tzinfo) -> str | None:
     return f"{local:%Y-%m-%d %H:%M:%S} {zone}"
 
 
+def account_label(account: str | None, settings: Settings) -> str | None:
+    """How an account is shown: "prod (111122223333)" when ACCOUNT_NAMES names it, else its ID."""
+    name = settings.account_name(account)
+    return f"{name} ({account})" if name else account
+
+
 def console_url(alarm: Alarm) -> str | None:
     """The alarm's page in the CloudWatch console, from its ARN; None without a valid ARN."""
     arn = parse_alarm_arn(alarm.arn)
@@ -337,7 +343,7 @@ def _alarm_blocks(alarm: Alarm, settings: Settings, labels: dict[str, str]) -> l
         (labels["previous_state"], alarm.previous_state),
         (labels["time"], format_timestamp(alarm.timestamp, settings.tz)),
         (labels["region"], region),
-        (labels["account"], alarm.account),
+        (labels["account"], account_label(alarm.account, settings)),
         (labels["alarm_type"], ALARM_TYPES.get(alarm.alarm_type or "")),
     ]
     metric = " ".join(p for p in (alarm.namespace, alarm.metric_name) if p)

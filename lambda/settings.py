@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -15,6 +17,8 @@ LANGUAGES = ("en", "ko")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 URL_VARIABLE = "SLACK_WEBHOOK_URL"
 SSM_VARIABLE = "SLACK_WEBHOOK_SSM_PARAMETER"
+ACCOUNT_NAMES_VARIABLE = "ACCOUNT_NAMES"
+_ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 
 
 class ConfigError(Exception):
@@ -35,6 +39,12 @@ class Settings:
     tz: dt.tzinfo = field(default=dt.UTC, compare=False)
     language: str = "en"
     log_level: str = "INFO"
+    # (account ID, friendly name) pairs, sorted; a tuple keeps Settings hashable.
+    account_names: tuple[tuple[str, str], ...] = ()
+
+    def account_name(self, account: str | None) -> str | None:
+        """The friendly name given for an account ID, or None."""
+        return dict(self.account_names).get(account) if account else None
 
 
 def _get(environ: Mapping[str, str], name: str) -> str | None:
@@ -82,6 +92,37 @@ def resolve_timezone(name: str) -> dt.tzinfo:
     )
 
 
+def parse_account_names(raw: str | None) -> tuple[tuple[str, str], ...]:
+    """ACCOUNT_NAMES: a JSON object of 12-digit account ID -> friendly name; ConfigError if not."""
+    if raw is None:
+        return ()
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ConfigError(
+            f"{ACCOUNT_NAMES_VARIABLE} is not valid JSON ({exc}); expected an object such as "
+            '{"111122223333": "prod"}'
+        ) from None
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f"{ACCOUNT_NAMES_VARIABLE} must be a JSON object of account ID -> name, "
+            f"not {type(value).__name__}"
+        )
+    pairs = []
+    for account, name in value.items():
+        if not _ACCOUNT_ID.match(account):
+            raise ConfigError(
+                f"{ACCOUNT_NAMES_VARIABLE}: key {account!r} is not a 12-digit AWS account ID"
+            )
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(
+                f"{ACCOUNT_NAMES_VARIABLE}: the name of account {account} must be a non-empty "
+                f"string, not {name!r}"
+            )
+        pairs.append((account, name.strip()))
+    return tuple(sorted(pairs))
+
+
 def load_settings(environ: Mapping[str, str]) -> Settings:
     """Read and validate the environment; raise ConfigError with a clear message on bad input."""
     url = _get(environ, URL_VARIABLE)
@@ -120,6 +161,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         tz=resolve_timezone(timezone),
         language=language,
         log_level=log_level,
+        account_names=parse_account_names(_get(environ, ACCOUNT_NAMES_VARIABLE)),
     )
 
 

@@ -362,3 +362,31 @@ def test_truncate_counts_like_slack_and_keeps_short_text() -> None:
 
 def test_escape_covers_the_three_control_characters() -> None:
     assert escape("a & <b> c") == "a &amp; &lt;b&gt; c"
+
+
+# --- where: account and region ---------------------------------------------------------------
+
+
+def test_a_named_account_is_shown_with_its_name_and_id() -> None:
+    got = fields(
+        payload_for(
+            "eventbridge-cross-account-alarm",
+            ACCOUNT_NAMES='{"444455556666": "payments-prod"}',
+        )
+    )
+    assert got["Account"] == "payments-prod (444455556666)"
+    assert got["Region"] == "us-west-2"
+
+
+def test_an_account_without_a_name_is_shown_by_its_id() -> None:
+    got = fields(
+        payload_for("eventbridge-cross-account-alarm", ACCOUNT_NAMES='{"111122223333": "shared"}')
+    )
+    assert got["Account"] == "444455556666"
+
+
+def test_account_names_are_escaped_like_any_text() -> None:
+    got = fields(
+        payload_for("eventbridge-cross-account-alarm", ACCOUNT_NAMES='{"444455556666": "<!here>"}')
+    )
+    assert got["Account"] == "&lt;!here&gt; (444455556666)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zoneinfo
 
 import pytest
@@ -122,3 +123,33 @@ def test_utc_needs_no_tz_database(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(zoneinfo, "ZoneInfo", None)
     assert resolve_timezone("UTC") is dt.UTC
     assert settings_module.load_settings({"SLACK_WEBHOOK_URL": URL}).tz is dt.UTC
+
+
+def test_account_names_are_read_from_json() -> None:
+    got = load_settings(
+        {
+            "SLACK_WEBHOOK_URL": URL,
+            "ACCOUNT_NAMES": '{"444455556666": " payments-prod ", "111122223333": "shared"}',
+        }
+    )
+    assert got.account_names == (("111122223333", "shared"), ("444455556666", "payments-prod"))
+    assert got.account_name("444455556666") == "payments-prod"
+    assert got.account_name("999999999999") is None
+    assert got.account_name(None) is None
+    assert load_settings({"SLACK_WEBHOOK_URL": URL, "ACCOUNT_NAMES": ""}).account_names == ()
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("{not json", "ACCOUNT_NAMES is not valid JSON"),
+        ('["111122223333"]', "must be a JSON object"),
+        ('{"1111-2222-3333": "prod"}', "key '1111-2222-3333' is not a 12-digit AWS account ID"),
+        ('{"11112222333": "prod"}', "key '11112222333' is not a 12-digit"),
+        ('{"111122223333": ""}', "the name of account 111122223333 must be a non-empty string"),
+        ('{"111122223333": 7}', "the name of account 111122223333"),
+    ],
+)
+def test_bad_account_names_are_rejected_naming_the_offending_entry(raw: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings({"SLACK_WEBHOOK_URL": URL, "ACCOUNT_NAMES": raw})
