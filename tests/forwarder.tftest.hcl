@@ -24,7 +24,7 @@ mock_provider "aws" {
 
   mock_resource "aws_cloudwatch_event_rule" {
     defaults = {
-      arn = "arn:aws:events:us-west-2:444455556666:rule/member-alarm-state-changes"
+      arn = "arn:aws:events:us-west-2:444455556666:rule/member-forward-alarm-state-changes"
     }
   }
 
@@ -62,7 +62,7 @@ run "forwarder_sends_alarm_state_changes_to_the_central_bus" {
   }
 
   assert {
-    condition     = aws_cloudwatch_event_rule.alarm_state_changes.event_bus_name == "default" && aws_cloudwatch_event_rule.alarm_state_changes.name == "member-alarm-state-changes"
+    condition     = aws_cloudwatch_event_rule.alarm_state_changes.event_bus_name == "default" && aws_cloudwatch_event_rule.alarm_state_changes.name == "member-forward-alarm-state-changes"
     error_message = "The rule listens on the default bus, where CloudWatch puts alarm state changes."
   }
 
@@ -70,7 +70,7 @@ run "forwarder_sends_alarm_state_changes_to_the_central_bus" {
     condition = (
       aws_cloudwatch_event_target.central_bus.arn == "arn:aws:events:eu-west-1:111122223333:event-bus/alerts-alarm-events" &&
       aws_cloudwatch_event_target.central_bus.role_arn == "arn:aws:iam::444455556666:role/member-forwarder-us-west-2" &&
-      aws_cloudwatch_event_target.central_bus.rule == "member-alarm-state-changes"
+      aws_cloudwatch_event_target.central_bus.rule == "member-forward-alarm-state-changes"
     )
     error_message = "The rule's one target is the central bus, through the forwarder role."
   }
@@ -89,7 +89,7 @@ run "forwarder_sends_alarm_state_changes_to_the_central_bus" {
         principals = ["Service events.amazonaws.com"]
         conditions = toset([
           "StringEquals aws:SourceAccount 444455556666",
-          "ArnEquals aws:SourceArn arn:aws:events:us-west-2:444455556666:rule/member-alarm-state-changes",
+          "ArnEquals aws:SourceArn arn:aws:events:us-west-2:444455556666:rule/member-forward-alarm-state-changes",
         ])
     }]
     error_message = "Only EventBridge, for this account's forwarding rule, may assume the role."

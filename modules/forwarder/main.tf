@@ -31,7 +31,7 @@ locals {
 }
 
 resource "aws_cloudwatch_event_rule" "alarm_state_changes" {
-  name           = "${var.name}-alarm-state-changes"
+  name           = "${var.name}-forward-alarm-state-changes"
   description    = "Forwards CloudWatch alarm state changes of this account and region to ${var.central_event_bus_arn}."
   event_bus_name = "default"
   event_pattern  = local.event_pattern

@@ -1,5 +1,5 @@
 variable "name" {
-  description = "Prefix of the rule (<name>-alarm-state-changes) and the role (<name>-forwarder-<region>). Letters, digits, hyphens and underscores, at most 40 characters."
+  description = "Prefix of the rule (<name>-forward-alarm-state-changes) and the role (<name>-forwarder-<region>). Letters, digits, hyphens and underscores, at most 40 characters."
   type        = string
 
   validation {
