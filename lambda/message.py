@@ -212,12 +212,6 @@ def format_timestamp(value: str | None, tz: dt.tzinfo) -> str | None:
     return f"{local:%Y-%m-%d %H:%M:%S} {zone}"
 
 
-def account_label(account: str | None, settings: Settings) -> str | None:
-    """How an account is shown: "prod (111122223333)" when ACCOUNT_NAMES names it, else its ID."""
-    name = settings.account_name(account)
-    return f"{name} ({account})" if name else account
-
-
 def console_url(alarm: Alarm) -> str | None:
     """The alarm's page in the CloudWatch console, from its ARN; None without a valid ARN."""
     arn = parse_alarm_arn(alarm.arn)
@@ -302,6 +296,12 @@ def _metric_query_line(query: MetricQuery) -> str:
     if query.return_data:
         line += " ←"
     return line
+
+
+def account_label(account: str | None, settings: Settings) -> str | None:
+    """How an account is shown: "prod (111122223333)" when ACCOUNT_NAMES names it, else its ID."""
+    name = dict(settings.account_names).get(account) if account else None
+    return f"{name} ({account})" if name else account
 
 
 # --- blocks -------------------------------------------------------------------------------

@@ -35,16 +35,12 @@ class Settings:
     username: str | None = None
     icon_emoji: str | None = None
     alarm_mention: str | None = None
+    # ACCOUNT_NAMES as sorted (account ID, friendly name) pairs: a tuple keeps Settings hashable.
+    account_names: tuple[tuple[str, str], ...] = ()
     timezone: str = "UTC"
     tz: dt.tzinfo = field(default=dt.UTC, compare=False)
     language: str = "en"
     log_level: str = "INFO"
-    # (account ID, friendly name) pairs, sorted; a tuple keeps Settings hashable.
-    account_names: tuple[tuple[str, str], ...] = ()
-
-    def account_name(self, account: str | None) -> str | None:
-        """The friendly name given for an account ID, or None."""
-        return dict(self.account_names).get(account) if account else None
 
 
 def _get(environ: Mapping[str, str], name: str) -> str | None:
@@ -157,11 +153,11 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         username=_get(environ, "SLACK_USERNAME"),
         icon_emoji=_get(environ, "SLACK_ICON_EMOJI"),
         alarm_mention=_get(environ, "ALARM_MENTION"),
+        account_names=parse_account_names(_get(environ, ACCOUNT_NAMES_VARIABLE)),
         timezone=timezone,
         tz=resolve_timezone(timezone),
         language=language,
         log_level=log_level,
-        account_names=parse_account_names(_get(environ, ACCOUNT_NAMES_VARIABLE)),
     )
 
 

@@ -10,6 +10,7 @@ import pytest
 from alarm import Alarm, parse_event
 from message import (
     ELLIPSIS,
+    account_label,
     console_url,
     escape,
     format_message,
@@ -390,3 +391,9 @@ def test_account_names_are_escaped_like_any_text() -> None:
         payload_for("eventbridge-cross-account-alarm", ACCOUNT_NAMES='{"444455556666": "<!here>"}')
     )
     assert got["Account"] == "&lt;!here&gt; (444455556666)"
+
+
+def test_account_label_without_an_account_is_none() -> None:
+    named = settings(ACCOUNT_NAMES='{"111122223333": "shared"}')
+    assert account_label(None, named) is None
+    assert account_label("111122223333", named) == "shared (111122223333)"

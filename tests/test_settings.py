@@ -133,9 +133,6 @@ def test_account_names_are_read_from_json() -> None:
         }
     )
     assert got.account_names == (("111122223333", "shared"), ("444455556666", "payments-prod"))
-    assert got.account_name("444455556666") == "payments-prod"
-    assert got.account_name("999999999999") is None
-    assert got.account_name(None) is None
     assert load_settings({"SLACK_WEBHOOK_URL": URL, "ACCOUNT_NAMES": ""}).account_names == ()
 
 
