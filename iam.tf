@@ -1,5 +1,6 @@
-# The function's execution role: its own log group, its own failure queue, and (SSM mode only)
-# the one webhook parameter. No statement has a "*" resource unless X-Ray tracing is switched on.
+# The function's execution role: its own log group, its own failure queue, its own inbox (SNS
+# mode), and (SSM mode only) the one webhook parameter. No statement has a "*" resource unless
+# X-Ray tracing is switched on.
 
 data "aws_iam_policy_document" "assume_role" {
   statement {
@@ -52,6 +53,33 @@ data "aws_iam_policy_document" "lambda" {
       sid       = "EncryptFailedEventsWithQueueKey"
       effect    = "Allow"
       actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      resources = [statement.value]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["sqs.${local.region}.amazonaws.com"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    # The event source mapping polls with the function's role.
+    for_each = local.create_inbox ? ["inbox"] : []
+    content {
+      sid       = "ReceiveFromOwnInbox"
+      effect    = "Allow"
+      actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+      resources = [aws_sqs_queue.inbox[0].arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.create_inbox && var.inbox_kms_master_key_id != null ? [var.inbox_kms_master_key_id] : []
+    content {
+      sid       = "DecryptInboxWithQueueKey"
+      effect    = "Allow"
+      actions   = ["kms:Decrypt"]
       resources = [statement.value]
 
       condition {

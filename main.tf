@@ -1,4 +1,5 @@
-# alarm-to-slack: CloudWatch metric alarm -> SNS topic (or the function directly) -> Lambda -> Slack.
+# alarm-to-slack: CloudWatch metric alarm -> SNS topic -> SQS inbox (inbox.tf) -> Lambda -> Slack,
+# or, with alarm_action_target = "lambda", alarm -> Lambda directly.
 #
 # The module reads no account data source: the account ID comes from the ARNs of the resources it
 # creates, so a plan needs no STS call (and plans offline with a real provider in the tests).
@@ -19,6 +20,9 @@ locals {
 
   # Decided from inputs only, never from computed ARNs, so `count` is known at plan time.
   subscribe_to_topic = var.create_sns_topic || var.sns_topic_arn != null
+  # In SNS mode the topic feeds the inbox (inbox.tf); only direct mode subscribes the function
+  # itself to a topic (one asynchronous invocation per notification, as before the inbox).
+  subscribe_function_to_topic = local.subscribe_to_topic && !local.create_inbox
 
   # Optional settings the handler reads; unset ones are left out of the environment.
   lambda_environment = {
@@ -84,7 +88,7 @@ resource "aws_sns_topic_policy" "this" {
 }
 
 resource "aws_sns_topic_subscription" "lambda" {
-  count = local.subscribe_to_topic ? 1 : 0
+  count = local.subscribe_function_to_topic ? 1 : 0
 
   topic_arn = local.topic_arn
   protocol  = "lambda"
@@ -94,7 +98,7 @@ resource "aws_sns_topic_subscription" "lambda" {
 }
 
 resource "aws_lambda_permission" "sns" {
-  count = local.subscribe_to_topic ? 1 : 0
+  count = local.subscribe_function_to_topic ? 1 : 0
 
   statement_id  = "AllowInvokeFromAlarmTopic"
   action        = "lambda:InvokeFunction"

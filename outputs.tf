@@ -1,10 +1,10 @@
 output "sns_topic_arn" {
-  description = "ARN of the topic the function is subscribed to (created or passed in); null when there is none. Point other alarms' actions here."
+  description = "ARN of the topic that feeds the function (created or passed in; through the inbox queue in SNS mode); null when there is none. Point other alarms' actions here."
   value       = local.topic_arn
 }
 
 output "sns_topic_name" {
-  description = "Name of the topic the function is subscribed to; null when there is none."
+  description = "Name of the topic that feeds the function; null when there is none."
   value       = var.create_sns_topic ? aws_sns_topic.this[0].name : (var.sns_topic_arn == null ? null : split(":", var.sns_topic_arn)[5])
 }
 
@@ -56,4 +56,19 @@ output "alarm_arns" {
 output "alarm_names" {
   description = "Names of the alarms the module created, with the same keys as alarm_arns."
   value       = { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.alarm_name }
+}
+
+output "inbox_queue_arn" {
+  description = "ARN of the inbox, the SQS queue between the topic and the function (SNS mode); null in direct mode."
+  value       = one(aws_sqs_queue.inbox[*].arn)
+}
+
+output "inbox_queue_url" {
+  description = "URL of the inbox queue (SNS mode); null in direct mode. Its depth shows notifications waiting for the function."
+  value       = one(aws_sqs_queue.inbox[*].url)
+}
+
+output "inbox_event_source_mapping_uuid" {
+  description = "UUID of the event source mapping that feeds the inbox to the function (SNS mode); null in direct mode. `aws lambda update-event-source-mapping --uuid <uuid> --no-enabled` pauses delivery, the inbox keeps the notifications."
+  value       = one(aws_lambda_event_source_mapping.inbox[*].uuid)
 }

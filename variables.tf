@@ -128,13 +128,13 @@ variable "lambda_log_level" {
 # ---------------------------------------------------------------------------------------------
 
 variable "create_sns_topic" {
-  description = "Create the <name>-alarms topic (with a policy that lets this account's CloudWatch alarms publish) and subscribe the function. False: subscribe sns_topic_arn instead, or, with alarm_action_target = \"lambda\" and no sns_topic_arn, use no topic at all."
+  description = "Create the <name>-alarms topic (with a policy that lets this account's CloudWatch alarms publish) and subscribe the inbox queue to it (the function itself in direct mode). False: subscribe to sns_topic_arn instead, or, with alarm_action_target = \"lambda\" and no sns_topic_arn, use no topic at all."
   type        = bool
   default     = true
 }
 
 variable "sns_topic_arn" {
-  description = "ARN of an existing SNS topic to subscribe the function to (with create_sns_topic = false). Its policy is yours to manage: it must let cloudwatch.amazonaws.com publish."
+  description = "ARN of an existing SNS topic to take notifications from (with create_sns_topic = false): the inbox queue subscribes to it (the function itself in direct mode), and the inbox's policy lets this topic send. The topic's policy is yours to manage: it must let cloudwatch.amazonaws.com publish."
   type        = string
   default     = null
 
@@ -161,7 +161,7 @@ variable "sns_topic_kms_key_arn" {
 }
 
 variable "alarm_action_target" {
-  description = "Where the module's alarms send notifications: \"sns\" (the topic, which invokes the function) or \"lambda\" (CloudWatch invokes the function directly; no topic needed)."
+  description = "Where the module's alarms send notifications: \"sns\" (the topic; notifications wait in the inbox queue and reach the function in batches, so a storm becomes a few digest messages) or \"lambda\" (CloudWatch invokes the function once per alarm; no topic or queue needed, but not storm-proof)."
   type        = string
   default     = "sns"
 
@@ -450,5 +450,75 @@ variable "failure_queue_alarm_actions" {
   validation {
     condition     = var.failure_queue_alarm_actions == null || alltrue([for arn in coalesce(var.failure_queue_alarm_actions, []) : startswith(arn, "arn:")])
     error_message = "failure_queue_alarm_actions must be null, [] or a list of ARNs."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# The inbox: the SQS queue between the topic and the function (SNS mode)
+# ---------------------------------------------------------------------------------------------
+
+variable "group_wait_seconds" {
+  description = "How long Lambda gathers notifications from the inbox queue before it invokes the function with them as one batch (the event source mapping's MaximumBatchingWindowInSeconds, 0-300 s). A storm then reaches Slack as a few grouped digest messages instead of one message per alarm; a lone alarm arrives about this much later. 0 invokes as soon as notifications arrive, in batches of at most 10 (AWS allows larger batches only with a window). SNS mode only."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.group_wait_seconds >= 0 && var.group_wait_seconds <= 300 && floor(var.group_wait_seconds) == var.group_wait_seconds
+    error_message = "group_wait_seconds must be a whole number of seconds between 0 and 300 (AWS's largest batching window), not ${var.group_wait_seconds}."
+  }
+}
+
+variable "inbox_batch_size" {
+  description = "Most notifications one invocation receives from the inbox (100-10000; Lambda also ends a batch at 6 MB of records). Large enough that an alarm storm fits in a few batches. Capped at 10 when group_wait_seconds = 0."
+  type        = number
+  default     = 1000
+
+  validation {
+    condition     = var.inbox_batch_size >= 100 && var.inbox_batch_size <= 10000 && floor(var.inbox_batch_size) == var.inbox_batch_size
+    error_message = "inbox_batch_size must be a whole number between 100 (a storm must fit in a few batches) and 10000 (AWS's limit for standard queues), not ${var.inbox_batch_size}."
+  }
+}
+
+variable "inbox_maximum_concurrency" {
+  description = "Most concurrent invocations the inbox's event source mapping starts (2-1000). Each invocation sends at most one Slack message per second, and Slack accepts about one per second per webhook: keep the AWS minimum of 2 unless the webhook's channel can take more."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.inbox_maximum_concurrency >= 2 && var.inbox_maximum_concurrency <= 1000 && floor(var.inbox_maximum_concurrency) == var.inbox_maximum_concurrency
+    error_message = "inbox_maximum_concurrency must be a whole number between 2 (AWS's minimum) and 1000, not ${var.inbox_maximum_concurrency}."
+  }
+}
+
+variable "inbox_max_receive_count" {
+  description = "How often a notification is handed to the function (1-1000) before the inbox moves it to the failure queue, its dead-letter queue. Each failed attempt waits out the visibility timeout (6 x lambda_timeout + group_wait_seconds, 200 s by default), so the default 5 (AWS's advice for Lambda, so that a throttled batch is not dead-lettered early) rides out a Slack outage of about 15 minutes; longer ones end in the failure queue, its alarm and a one-command replay."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.inbox_max_receive_count >= 1 && var.inbox_max_receive_count <= 1000 && floor(var.inbox_max_receive_count) == var.inbox_max_receive_count
+    error_message = "inbox_max_receive_count must be a whole number between 1 and 1000 (SQS's maxReceiveCount range), not ${var.inbox_max_receive_count}."
+  }
+}
+
+variable "inbox_message_retention_seconds" {
+  description = "How long a notification may wait in the inbox (60-1209600 s; default 4 days), e.g. while the event source mapping is disabled. At most failure_queue_message_retention_seconds: a message keeps its age when it moves to the failure queue."
+  type        = number
+  default     = 345600
+
+  validation {
+    condition     = var.inbox_message_retention_seconds >= 60 && var.inbox_message_retention_seconds <= 1209600 && floor(var.inbox_message_retention_seconds) == var.inbox_message_retention_seconds
+    error_message = "inbox_message_retention_seconds must be a whole number between 60 and 1209600, not ${var.inbox_message_retention_seconds}."
+  }
+}
+
+variable "inbox_kms_master_key_id" {
+  description = "Customer-managed KMS key ARN to encrypt the inbox queue; the role gets kms:Decrypt on it (through SQS only). The key policy must let sns.amazonaws.com use it (kms:GenerateDataKey*, kms:Decrypt), or SNS cannot deliver to the queue; the AWS-managed alias/aws/sqs key cannot be given that grant. Null: SQS-managed server-side encryption."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.inbox_kms_master_key_id == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.inbox_kms_master_key_id))
+    error_message = "inbox_kms_master_key_id must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), not ${coalesce(var.inbox_kms_master_key_id, "null")}."
   }
 }

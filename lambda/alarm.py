@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from dataclasses import dataclass
@@ -94,6 +95,20 @@ class AlarmArn:
     name: str
 
 
+@dataclass(frozen=True)
+class Received:
+    """One alarm as it arrived: the Alarm plus the ids needed to acknowledge and de-duplicate it.
+
+    item_id is the SQS messageId (reported in batchItemFailures when the alarm's message was not
+    delivered); event_id is the sender's id (SNS MessageId or EventBridge event id), the same on
+    every redelivery of one notification.
+    """
+
+    alarm: Alarm
+    item_id: str | None = None
+    event_id: str | None = None
+
+
 def parse_alarm_arn(value: object) -> AlarmArn | None:
     """Split a CloudWatch alarm ARN; None when it is not one."""
     if not isinstance(value, str):
@@ -102,6 +117,43 @@ def parse_alarm_arn(value: object) -> AlarmArn | None:
     if match is None:
         return None
     return AlarmArn(**match.groupdict())
+
+
+_TIMESTAMP = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
+    r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?$",
+    re.IGNORECASE,
+)
+
+
+def parse_timestamp(value: str) -> dt.datetime | None:
+    """Parse CloudWatch's timestamps: 2017-01-12T16:30:42.236+0000, ...Z, +00:00, no fraction.
+
+    Returns an aware datetime (naive input is taken as UTC), or None when it is not a timestamp.
+    """
+    match = _TIMESTAMP.match(value.strip())
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    try:
+        tz: dt.tzinfo = dt.UTC
+        if offset and offset.upper() != "Z":
+            digits = offset[1:].replace(":", "")
+            hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+            delta = dt.timedelta(hours=hours, minutes=minutes)
+            tz = dt.timezone(-delta if offset[0] == "-" else delta)
+        return dt.datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            int(second or 0),
+            int((fraction or "0")[:6].ljust(6, "0")),
+            tzinfo=tz,
+        )
+    except (ValueError, OverflowError):
+        return None
 
 
 # --- small, type-tolerant accessors -------------------------------------------------------
@@ -405,37 +457,92 @@ def parse_message_body(body: object, source: str, subject: object = None) -> Ala
     return Alarm(kind="unknown", source=source, subject=subject_text, text=_dump(obj))
 
 
-def parse_record(record: object) -> Alarm:
-    """One entry of an event's Records list (SNS; SQS bodies are understood too)."""
+def _is_sns_envelope(obj: dict[str, Any]) -> bool:
+    """An SNS notification as SQS (or HTTP) receives it: Type, MessageId, Message, TopicArn."""
+    return obj.get("Type") == "Notification" and "Message" in obj and "MessageId" in obj
+
+
+def _is_async_failure_record(obj: dict[str, Any]) -> bool:
+    """Lambda's on-failure destination record: the original event is in requestPayload."""
+    return "requestPayload" in obj and isinstance(obj.get("requestContext"), dict)
+
+
+def _event_id(obj: dict[str, Any]) -> str | None:
+    """The sender's id of one notification: SNS MessageId or EventBridge event id."""
+    if _is_sns_envelope(obj):
+        return _text(obj.get("MessageId"))
+    if _is_eventbridge_alarm(obj):
+        return _text(obj.get("id"))
+    return None
+
+
+def _sqs_body(body: object, item_id: str | None) -> list[Received]:
+    """An SQS message body: an SNS envelope, raw alarm JSON (SNS raw message delivery), an
+    EventBridge event, a failed invocation's record (redriven from the failure queue), or text."""
+    obj: object = body
+    if isinstance(body, str) and body.lstrip().startswith("{"):
+        try:
+            obj = json.loads(body)
+        except ValueError:
+            obj = body
+    if isinstance(obj, dict):
+        if _is_sns_envelope(obj):
+            alarm = parse_message_body(obj.get("Message"), "sqs-sns", obj.get("Subject"))
+            return [Received(alarm, item_id, _event_id(obj))]
+        if _is_async_failure_record(obj):
+            # The original event may hold several records; all are acknowledged with this item.
+            inner = _received_from_event(obj.get("requestPayload"))
+            return [Received(r.alarm, item_id, r.event_id) for r in inner]
+        return [Received(_from_json_object(obj, "sqs"), item_id, _event_id(obj))]
+    return [Received(parse_message_body(body, "sqs"), item_id, None)]
+
+
+def _received_from_record(record: object) -> list[Received]:
     entry = _dict(record)
     sns = entry.get("Sns")
     if isinstance(sns, dict):
-        return parse_message_body(sns.get("Message"), "sns", sns.get("Subject"))
+        alarm = parse_message_body(sns.get("Message"), "sns", sns.get("Subject"))
+        return [Received(alarm, None, _text(sns.get("MessageId")))]
     if "body" in entry and entry.get("eventSource") == "aws:sqs":
-        return parse_message_body(entry.get("body"), "sqs")
-    return Alarm(kind="unknown", source="record", text=_dump(record))
+        return _sqs_body(entry.get("body"), _text(entry.get("messageId")))
+    return [Received(Alarm(kind="unknown", source="record", text=_dump(record)), None, None)]
 
 
-def _parse_event(event: object) -> list[Alarm]:
+def _received_from_record_safely(record: object) -> list[Received]:
+    try:
+        return _received_from_record(record)
+    except Exception:  # a record must become a message, whatever it holds
+        item_id = _text(_dict(record).get("messageId")) if isinstance(record, dict) else None
+        return [Received(Alarm(kind="unknown", source="record", text=_dump(record)), item_id, None)]
+
+
+def _received_from_event(event: object) -> list[Received]:
     if event is None or event in ({}, [], ""):
         return []
     if isinstance(event, dict):
         if "Records" in event:
             records = event["Records"]
             if not isinstance(records, list):
-                return [Alarm(kind="unknown", source="event", text=_dump(event))]
-            return [_parse_record_safely(record) for record in records]
-        return [_from_json_object(event, "event")]
+                return [Received(Alarm(kind="unknown", source="event", text=_dump(event)))]
+            return [r for record in records for r in _received_from_record_safely(record)]
+        return [Received(_from_json_object(event, "event"), None, _event_id(event))]
     if isinstance(event, str):
-        return [parse_message_body(event, "event")]
-    return [Alarm(kind="unknown", source="event", text=_dump(event))]
+        return [Received(parse_message_body(event, "event"))]
+    return [Received(Alarm(kind="unknown", source="event", text=_dump(event)))]
 
 
-def _parse_record_safely(record: object) -> Alarm:
+def parse_record(record: object) -> Alarm:
+    """One entry of an event's Records list (SNS or SQS); the first alarm it carries."""
+    return _received_from_record_safely(record)[0].alarm
+
+
+def parse_records(event: object) -> list[Received]:
+    """Every alarm (or other message) in a Lambda event with the ids needed to acknowledge and
+    de-duplicate it; [] for an empty event. Never raises (see parse_event)."""
     try:
-        return parse_record(record)
-    except Exception:  # a record must become a message, whatever it holds
-        return Alarm(kind="unknown", source="record", text=_dump(record))
+        return _received_from_event(event)
+    except Exception:  # see parse_event
+        return [Received(Alarm(kind="unknown", source="event", text=_dump(event)))]
 
 
 def parse_event(event: object) -> list[Alarm]:
@@ -444,7 +551,4 @@ def parse_event(event: object) -> list[Alarm]:
     Never raises: odd input becomes an Alarm of kind "text" or "unknown" that still formats
     into a readable Slack message, because a dropped alert is worse than an ugly one.
     """
-    try:
-        return _parse_event(event)
-    except Exception:  # see the docstring
-        return [Alarm(kind="unknown", source="event", text=_dump(event))]
+    return [received.alarm for received in parse_records(event)]

@@ -8,15 +8,19 @@ import os
 import time
 from collections.abc import Callable
 
-from alarm import Alarm, parse_event
-from message import format_fallback, format_message
+from alarm import Received, parse_records
+from delivery import Pacer, Sent, WebhookNotifier, deliver
+from digest import render_notification
+from grouping import plan_notifications
 from settings import ConfigError, Settings, load_settings, resolve_webhook_url
-from slack import DEFAULT_POLICY, Delivery, RetryPolicy, post_to_slack
+from slack import DEFAULT_POLICY, RetryPolicy
 
 # typing costs cold-start time and is only needed by type checkers.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from delivery import Notifier
 
 logger = logging.getLogger("alarm_to_slack")
 
@@ -25,12 +29,14 @@ logger = logging.getLogger("alarm_to_slack")
 SAFETY_MARGIN_SECONDS = 1.5
 # Budget for all records when there is no Lambda context (local runs, tests).
 NO_CONTEXT_BUDGET_SECONDS = 25.0
+# A digest's log line names this many alarms (the message itself names them all).
+LOGGED_NAMES = 50
 
 _settings: Settings | None = None
 
 
 class DeliveryError(Exception):
-    """Some records could not be delivered; raised after all records were attempted.
+    """Some records could not be delivered; raised after all messages were attempted.
 
     Lambda's asynchronous retries and the on-failure destination then keep the event. The
     message names counts and outcomes only, never the webhook URL.
@@ -70,38 +76,69 @@ def deadline_from(context: object, clock: Callable[[], float]) -> float:
     return clock() + NO_CONTEXT_BUDGET_SECONDS
 
 
-def deliver_alarm(
-    alarm: Alarm,
-    settings: Settings,
-    url: str,
-    *,
-    deadline: float,
-    policy: RetryPolicy,
-    sleep: Callable[[float], None],
-    clock: Callable[[], float],
-) -> Delivery:
-    """Format and post one alarm, and log one JSON line about it."""
-    try:
-        payload = format_message(alarm, settings)
-    except Exception:
-        # A formatting bug must not lose the alert: send a plain fallback and log the bug.
-        logger.exception("could not format %s; sending a plain fallback", alarm.event_kind)
-        payload = format_fallback(alarm, settings)
-    delivery = post_to_slack(
-        url, payload, policy=policy, deadline=deadline, sleep=sleep, clock=clock
-    )
-    _log(
-        logging.INFO if delivery.delivered else logging.ERROR,
-        message="slack delivery",
-        event_kind=alarm.event_kind,
-        alarm_name=alarm.name,
-        state=alarm.state,
-        outcome=delivery.outcome,
-        attempts=delivery.attempts,
-        http_status=delivery.status,
-        error=delivery.error,
-    )
-    return delivery
+def _log_sent(sent: Sent) -> None:
+    entries = sent.part.entries
+    delivery = sent.delivery
+    fields: dict[str, object] = {"message": "slack delivery"}
+    if len(entries) == 1:
+        alarm = entries[0].alarm
+        fields |= {"event_kind": alarm.event_kind, "alarm_name": alarm.name, "state": alarm.state}
+    else:
+        names = [e.alarm.name or e.alarm.subject or "?" for e in entries]
+        fields |= {
+            "event_kind": "digest",
+            "alarms": len(entries),
+            "alarm_names": names[:LOGGED_NAMES] + (["…"] if len(names) > LOGGED_NAMES else []),
+        }
+    if sent.destination is not None:
+        fields["destination"] = sent.destination
+    fields |= {
+        "outcome": delivery.outcome,
+        "attempts": delivery.attempts,
+        "http_status": delivery.status,
+        "error": delivery.error,
+    }
+    _log(logging.INFO if delivery.delivered else logging.ERROR, **fields)
+
+
+def report(received: list[Received], results: list[Sent]) -> dict[str, object]:
+    """What the invocation returns: batchItemFailures for an SQS batch (the records whose
+    message Slack did not accept come back later), else a summary; raise if some record that
+    cannot be reported individually was not delivered."""
+    failed_items: dict[str, None] = {}
+    failed_records = 0
+    delivered_records = 0
+    for sent in results:
+        for entry in sent.part.entries:
+            if sent.delivery.delivered:
+                delivered_records += entry.records
+            else:
+                failed_records += entry.records
+                failed_items |= dict.fromkeys(entry.item_ids)
+    # An entry may appear in a delivered and a failed part only if it was split across them,
+    # which the renderers never do; an item is acknowledged only if none of its parts failed.
+    from_sqs = bool(received) and all(r.item_id for r in received)
+    if from_sqs:
+        return {"batchItemFailures": [{"itemIdentifier": item} for item in failed_items]}
+    summary = {
+        "records": len(received),
+        "delivered": len(received) - failed_records,
+        "failed": failed_records,
+    }
+    if failed_records:
+        outcomes = ", ".join(
+            sorted(
+                {
+                    f"{s.delivery.outcome} (HTTP {s.delivery.status})"
+                    for s in results
+                    if not s.delivery.delivered
+                }
+            )
+        )
+        raise DeliveryError(
+            f"{failed_records} of {len(received)} Slack message(s) not delivered: {outcomes}"
+        )
+    return summary
 
 
 def handle_event(
@@ -110,40 +147,40 @@ def handle_event(
     *,
     settings: Settings,
     webhook_url: str | None = None,
+    notifier: Notifier | None = None,
     policy: RetryPolicy = DEFAULT_POLICY,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
-) -> dict[str, int]:
-    """The handler with its dependencies explicit: settings, URL, retry policy, sleep, clock."""
+) -> dict[str, object]:
+    """The handler with its dependencies explicit: settings, notifier (or webhook URL), retry
+    policy, sleep and clock."""
     logger.setLevel(settings.log_level)
-    alarms = parse_event(event)
-    if not alarms:
+    for warning in settings.warnings:
+        _log(logging.WARNING, message="setting ignored", warning=warning)
+    received = parse_records(event)
+    if not received:
         _log(logging.INFO, message="empty event, nothing to send", outcome="noop")
         return {"records": 0, "delivered": 0, "failed": 0}
-    url = webhook_url or resolve_webhook_url(settings)
     deadline = deadline_from(context, clock)
-    deliveries = [
-        deliver_alarm(
-            alarm, settings, url, deadline=deadline, policy=policy, sleep=sleep, clock=clock
-        )
-        for alarm in alarms
+    notifications = plan_notifications(received, digest_threshold=settings.digest_threshold)
+    parts = [
+        (part, notification.destination)
+        for notification in notifications
+        for part in render_notification(notification, settings)
     ]
-    failed = [d for d in deliveries if not d.delivered]
-    summary = {
-        "records": len(deliveries),
-        "delivered": len(deliveries) - len(failed),
-        "failed": len(failed),
-    }
-    if failed:
-        outcomes = ", ".join(sorted({f"{d.outcome} (HTTP {d.status})" for d in failed}))
-        raise DeliveryError(
-            f"{len(failed)} of {len(deliveries)} Slack message(s) not delivered: {outcomes}"
-        )
-    return summary
+    if notifier is None:
+        url = webhook_url or resolve_webhook_url(settings)
+        notifier = WebhookNotifier(url, policy=policy, sleep=sleep, clock=clock)
+    pacer = Pacer(settings.message_interval, sleep=sleep, clock=clock)
+    results = deliver(parts, notifier, pacer=pacer, deadline=deadline)
+    for sent in results:
+        _log_sent(sent)
+    return report(received, results)
 
 
-def lambda_handler(event: Any, context: Any) -> dict[str, int]:  # noqa: ANN401 - Lambda's API
-    """Entry point: one Slack message per record; raises if any record was not delivered."""
+def lambda_handler(event: Any, context: Any) -> dict[str, object]:  # noqa: ANN401 - Lambda's API
+    """Entry point: the event's alarms to Slack. An SQS batch answers with the records to
+    retry (batchItemFailures); other events raise if any record was not delivered."""
     try:
         return handle_event(event, context, settings=get_settings())
     except ConfigError as exc:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from urllib.parse import quote
 
-from alarm import Alarm, MetricQuery, parse_alarm_arn
+from alarm import Alarm, MetricQuery, parse_alarm_arn, parse_timestamp
 from settings import Settings
 
 # typing costs cold-start time and is only needed by type checkers.
@@ -58,6 +57,7 @@ LABELS = {
         "no_state": "(no state)",
         "no_name": "(unnamed alarm)",
         "empty": "(empty message)",
+        "flapped": "Changed state several times in a few seconds: {path}",
         "LessThanLowerOrGreaterThanUpperThreshold": "outside the band {band}",
         "LessThanLowerThreshold": "below the band {band}",
         "GreaterThanUpperThreshold": "above the band {band}",
@@ -86,6 +86,7 @@ LABELS = {
         "no_state": "(상태 없음)",
         "no_name": "(이름 없는 알람)",
         "empty": "(빈 메시지)",
+        "flapped": "짧은 시간에 상태가 여러 번 바뀌었습니다: {path}",
         "LessThanLowerOrGreaterThanUpperThreshold": "밴드 {band} 범위 밖",
         "LessThanLowerThreshold": "밴드 {band} 아래",
         "GreaterThanUpperThreshold": "밴드 {band} 위",
@@ -121,7 +122,8 @@ def escape(value: str) -> str:
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _utf16_len(value: str) -> int:
+def utf16_len(value: str) -> int:
+    """Length as Slack counts it (UTF-16 code units)."""
     return len(value.encode("utf-16-le")) // 2
 
 
@@ -130,10 +132,10 @@ def truncate(value: str, limit: int) -> str:
 
     A cut never splits an HTML entity such as &amp;, so escaped text stays valid.
     """
-    if len(value) <= limit // 2 or _utf16_len(value) <= limit:
+    if len(value) <= limit // 2 or utf16_len(value) <= limit:
         return value
     cut = value[: limit - 1]
-    while _utf16_len(cut) > limit - 1:
+    while utf16_len(cut) > limit - 1:
         cut = cut[:-1]
     amp = cut.rfind("&", max(0, len(cut) - 5))
     if amp != -1 and ";" not in cut[amp:]:
@@ -154,42 +156,6 @@ def _field(label: str, value: str) -> dict[str, Any]:
 
 
 # --- values -------------------------------------------------------------------------------
-
-_TIMESTAMP = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
-    r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?$",
-    re.IGNORECASE,
-)
-
-
-def parse_timestamp(value: str) -> dt.datetime | None:
-    """Parse CloudWatch's timestamps: 2017-01-12T16:30:42.236+0000, ...Z, +00:00, no fraction.
-
-    Returns an aware datetime (naive input is taken as UTC), or None when it is not a timestamp.
-    """
-    match = _TIMESTAMP.match(value.strip())
-    if match is None:
-        return None
-    year, month, day, hour, minute, second, fraction, offset = match.groups()
-    try:
-        tz: dt.tzinfo = dt.UTC
-        if offset and offset.upper() != "Z":
-            digits = offset[1:].replace(":", "")
-            hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
-            delta = dt.timedelta(hours=hours, minutes=minutes)
-            tz = dt.timezone(-delta if offset[0] == "-" else delta)
-        return dt.datetime(
-            int(year),
-            int(month),
-            int(day),
-            int(hour),
-            int(minute),
-            int(second or 0),
-            int((fraction or "0")[:6].ljust(6, "0")),
-            tzinfo=tz,
-        )
-    except (ValueError, OverflowError):
-        return None
 
 
 def format_timestamp(value: str | None, tz: dt.tzinfo) -> str | None:
@@ -212,8 +178,12 @@ def format_timestamp(value: str | None, tz: dt.tzinfo) -> str | None:
     return f"{local:%Y-%m-%d %H:%M:%S} {zone}"
 
 
-def console_url(alarm: Alarm) -> str | None:
-    """The alarm's page in the CloudWatch console, from its ARN; None without a valid ARN."""
+def console_url(alarm: Alarm, *, short: bool = False) -> str | None:
+    """The alarm's page in the CloudWatch console, from its ARN; None without a valid ARN.
+
+    short=True always uses the classic /cloudwatch/home form on the partition's global host,
+    about 40 characters shorter: digests link hundreds of names within Slack's size limit.
+    """
     arn = parse_alarm_arn(alarm.arn)
     if arn is None:
         return None
@@ -221,7 +191,7 @@ def console_url(alarm: Alarm) -> str | None:
     if host is None:
         return None
     name = quote(arn.name, safe="")
-    if arn.partition == "aws":
+    if arn.partition == "aws" and not short:
         url = (
             f"https://{arn.region}.{host}/cloudwatch/deeplink.js"
             f"?region={arn.region}#alarmsV2:alarm/{name}"
@@ -233,7 +203,8 @@ def console_url(alarm: Alarm) -> str | None:
     return url if len(url) <= BUTTON_URL_LIMIT else None
 
 
-def _number(value: str | None) -> str | None:
+def number_text(value: str | None) -> str | None:
+    """A number as CloudWatch users read it: 80.0 -> 80; anything else verbatim."""
     if value is None:
         return None
     try:
@@ -263,7 +234,7 @@ def _condition(alarm: Alarm, labels: dict[str, str]) -> str | None:
         condition = template.replace("{band}", band) if template else f"{comparison} {band}"
         return " ".join(p for p in (alarm.statistic, condition.strip()) if p)
     operator = COMPARISONS.get(comparison, alarm.comparison)
-    threshold = _number(alarm.threshold)
+    threshold = number_text(alarm.threshold)
     if not threshold:
         return None
     if not operator:
@@ -421,20 +392,9 @@ def format_fallback(alarm: Alarm, settings: Settings) -> dict[str, Any]:
     return {"text": truncate(text, FALLBACK_TEXT_LIMIT)}
 
 
-def format_message(alarm: Alarm, settings: Settings) -> dict[str, Any]:
-    """The Slack webhook JSON payload for one Alarm; a pure function of its arguments."""
-    labels = LABELS.get(settings.language, LABELS["en"])
-    if alarm.kind == "alarm":
-        _, color = STATE_STYLES.get(alarm.state or "", NEUTRAL_STYLE)
-        blocks = _alarm_blocks(alarm, settings, labels)
-    else:
-        color = TEXT_STYLE[1]
-        blocks = _other_blocks(alarm, labels)
-    payload: dict[str, Any] = {
-        "text": _fallback_text(alarm, settings, labels),
-        "attachments": [{"color": color, "blocks": blocks[:BLOCKS_LIMIT]}],
-    }
-    # Only legacy webhooks honour these; Slack-app webhooks ignore them (documented in README).
+def apply_overrides(payload: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """Add the channel, username and icon overrides to a webhook payload (legacy webhooks only:
+    Slack-app webhooks ignore them, as the README says)."""
     if settings.channel:
         payload["channel"] = settings.channel
     if settings.username:
@@ -442,3 +402,35 @@ def format_message(alarm: Alarm, settings: Settings) -> dict[str, Any]:
     if settings.icon_emoji:
         payload["icon_emoji"] = settings.icon_emoji
     return payload
+
+
+def _states_block(states: tuple[str, ...], labels: dict[str, str]) -> dict[str, Any]:
+    path = escape(" → ".join(states))
+    return {
+        "type": "context",
+        "elements": [_mrkdwn(labels["flapped"].replace("{path}", path), SECTION_TEXT_LIMIT)],
+    }
+
+
+def format_message(
+    alarm: Alarm, settings: Settings, *, states: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The Slack webhook JSON payload for one Alarm; a pure function of its arguments.
+
+    `states` is the path the alarm took within one batch (["ALARM", "OK"]); with more than one
+    state the message says so, since only the last one is shown.
+    """
+    labels = LABELS.get(settings.language, LABELS["en"])
+    if alarm.kind == "alarm":
+        _, color = STATE_STYLES.get(alarm.state or "", NEUTRAL_STYLE)
+        blocks = _alarm_blocks(alarm, settings, labels)
+        if len(states) > 1:
+            blocks.insert(1, _states_block(states, labels))
+    else:
+        color = TEXT_STYLE[1]
+        blocks = _other_blocks(alarm, labels)
+    payload: dict[str, Any] = {
+        "text": _fallback_text(alarm, settings, labels),
+        "attachments": [{"color": color, "blocks": blocks[:BLOCKS_LIMIT]}],
+    }
+    return apply_overrides(payload, settings)

@@ -41,6 +41,10 @@ class Settings:
     tz: dt.tzinfo = field(default=dt.UTC, compare=False)
     language: str = "en"
     log_level: str = "INFO"
+    digest_threshold: int = 3
+    message_interval: float = 1.0
+    # Settings that were invalid and replaced by their defaults: logged, never fatal.
+    warnings: tuple[str, ...] = ()
 
 
 def _get(environ: Mapping[str, str], name: str) -> str | None:
@@ -145,6 +149,13 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     if log_level not in LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL={log_level!r} is not one of: {', '.join(LOG_LEVELS)}")
     timezone = _get(environ, "TIMEZONE") or "UTC"
+    warnings: list[str] = []
+    digest_threshold = _number(
+        environ, "DIGEST_THRESHOLD", 3, bounds=(0, 1000), warnings=warnings, whole=True
+    )
+    interval = _number(
+        environ, "SLACK_MESSAGE_INTERVAL_SECONDS", 1.0, bounds=(0, 60), warnings=warnings
+    )
 
     return Settings(
         webhook_url=url,
@@ -158,7 +169,36 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         tz=resolve_timezone(timezone),
         language=language,
         log_level=log_level,
+        digest_threshold=int(digest_threshold),
+        message_interval=interval,
+        warnings=tuple(warnings),
     )
+
+
+def _number(
+    environ: Mapping[str, str],
+    name: str,
+    default: float,
+    *,
+    bounds: tuple[float, float],
+    warnings: list[str],
+    whole: bool = False,
+) -> float:
+    """A numeric tuning setting; a bad value falls back to the default with a warning, because
+    how alerts are grouped or paced must never decide whether they are sent."""
+    low, high = bounds
+    raw = _get(environ, name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not (low <= value <= high) or (whole and not value.is_integer()):
+        kind = "a whole number" if whole else "a number"
+        warnings.append(f"{name}={raw!r} is not {kind} from {low:g} to {high:g}; using {default:g}")
+        return default
+    return value
 
 
 _ssm_cache: dict[str, str] = {}

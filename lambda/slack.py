@@ -27,7 +27,9 @@ class RetryPolicy:
     request_timeout: float = 5.0
     base_delay: float = 0.5
     max_delay: float = 8.0
-    max_retry_after: float = 20.0
+    # Slack's Retry-After is waited out in full when the deadline allows (in an SQS batch the
+    # alternative is the visibility timeout, minutes later); longer pauses end the attempt.
+    max_retry_after: float = 60.0
     # Do not start an attempt with less time left than this before the deadline.
     min_attempt_time: float = 0.5
 
@@ -44,6 +46,9 @@ class Delivery:
     attempts: int
     status: int | None = None
     error: str | None = None
+    # Seconds Slack asked us to wait (429) when the delivery failed on it: no message to this
+    # destination should go out before then.
+    retry_after: float | None = None
 
 
 class _Attempt:
@@ -232,4 +237,5 @@ def _failed(outcome: str, attempts: int, last: _Attempt | None) -> Delivery:
         attempts=attempts,
         status=last.status if last else None,
         error=last.error if last else "no time left to try",
+        retry_after=last.retry_after if last else None,
     )

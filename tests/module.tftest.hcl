@@ -62,6 +62,16 @@ mock_provider "aws" {
   }
 }
 
+# The inbox (inbox.tf) gets an ARN of its own, distinct from the failure queue's.
+override_resource {
+  target          = aws_sqs_queue.inbox
+  override_during = plan
+  values = {
+    arn = "arn:aws:sqs:eu-west-1:123456789012:alerts-inbox"
+    url = "https://sqs.eu-west-1.amazonaws.com/123456789012/alerts-inbox"
+  }
+}
+
 variables {
   name              = "alerts"
   slack_webhook_url = "https://hooks.slack.com/services/T000/B000/XXXX"
@@ -98,23 +108,15 @@ run "sns_mode_wires_alarms_topic_and_function" {
     error_message = "OK notifications are on by default, INSUFFICIENT_DATA ones off."
   }
 
-  assert {
-    condition     = aws_sns_topic_subscription.lambda[0].protocol == "lambda" && aws_sns_topic_subscription.lambda[0].endpoint == aws_lambda_function.this.arn
-    error_message = "The topic must be subscribed by the function (protocol lambda, endpoint = function ARN)."
-  }
-
-  assert {
-    condition     = aws_sns_topic_subscription.lambda[0].topic_arn == aws_sns_topic.this[0].arn
-    error_message = "The subscription must be on the module's topic."
-  }
-
+  # The topic feeds the inbox queue (asserted in inbox.tftest.hcl), never the function itself.
   assert {
     condition = (
-      aws_lambda_permission.sns[0].principal == "sns.amazonaws.com" &&
-      aws_lambda_permission.sns[0].source_arn == aws_sns_topic.this[0].arn &&
-      aws_lambda_permission.sns[0].function_name == aws_lambda_function.this.function_name
+      aws_sns_topic_subscription.inbox[0].topic_arn == aws_sns_topic.this[0].arn &&
+      aws_sns_topic_subscription.inbox[0].endpoint == aws_sqs_queue.inbox[0].arn &&
+      length(aws_sns_topic_subscription.lambda) == 0 &&
+      length(aws_lambda_permission.sns) == 0
     )
-    error_message = "SNS may invoke the function only from the module's topic."
+    error_message = "In SNS mode the module's topic is subscribed by the inbox queue, and SNS may not invoke the function."
   }
 
   assert {
@@ -148,8 +150,9 @@ run "sns_mode_wires_alarms_topic_and_function" {
       } == {
       WriteOwnLogGroup           = toset(["arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/alerts:*"])
       SendFailedEventsToOwnQueue = toset(["arn:aws:sqs:eu-west-1:123456789012:alerts-failures"])
+      ReceiveFromOwnInbox        = toset(["arn:aws:sqs:eu-west-1:123456789012:alerts-inbox"])
     }
-    error_message = "The function may write its own log group and its own failure queue, nothing else (no SSM in URL mode)."
+    error_message = "The function may write its own log group and its own failure queue and read its own inbox, nothing else (no SSM in URL mode)."
   }
 
   assert {
@@ -224,7 +227,8 @@ run "sns_mode_wires_alarms_topic_and_function" {
       for tags in concat(
         [for alarm in aws_cloudwatch_metric_alarm.this : alarm.tags],
         [aws_cloudwatch_metric_alarm.failure_queue[0].tags, aws_lambda_function.this.tags, aws_iam_role.lambda.tags,
-        aws_cloudwatch_log_group.lambda.tags, aws_sqs_queue.failures.tags, aws_sns_topic.this[0].tags],
+          aws_cloudwatch_log_group.lambda.tags, aws_sqs_queue.failures.tags, aws_sns_topic.this[0].tags,
+        aws_sqs_queue.inbox[0].tags],
       ) : tags == tomap({ team = "platform" })
     ])
     error_message = "Every taggable resource carries var.tags."

@@ -1,0 +1,124 @@
+# The inbox: alarm -> SNS topic -> SQS queue -> Lambda event source mapping (the default path).
+#
+# Slack accepts about one message per second per webhook. One invocation per alarm (the direct
+# path) turns an alarm storm into hundreds of concurrent posts, most of them refused with 429.
+# The queue absorbs the storm, the event source mapping hands the function one batch per
+# batching window (so the handler can group it into a few digest messages) and the concurrency
+# cap keeps the total sending rate near Slack's limit. A record the handler could not deliver is
+# reported in batchItemFailures, comes back after the visibility timeout and, after
+# inbox_max_receive_count receives, moves to the failure queue (the inbox's dead-letter queue).
+
+locals {
+  # Direct mode (alarm_action_target = "lambda") keeps one asynchronous invocation per alarm and
+  # the topic, if any, subscribed straight to the function: it creates no inbox.
+  create_inbox = var.alarm_action_target == "sns"
+
+  # Who may send to the inbox: one statement per sending service, each limited to its source
+  # ARNs. A later EventBridge rule adds { service = "events.amazonaws.com", source_arns = [...] }.
+  inbox_senders = merge(
+    local.create_inbox && local.subscribe_to_topic ? {
+      AlarmTopicDeliversToInbox = {
+        service     = "sns.amazonaws.com"
+        source_arns = [local.topic_arn]
+      }
+    } : {},
+  )
+
+  # Lambda needs a batching window of at least 1 s for batches above 10 records on a standard
+  # queue: group_wait_seconds = 0 (no waiting) falls back to AWS's largest window-less batch.
+  inbox_batch_size = var.group_wait_seconds == 0 ? min(var.inbox_batch_size, 10) : var.inbox_batch_size
+
+  # AWS guidance for event source mappings: at least 6 x the function timeout (room for retries
+  # when the function is throttled), plus the batching window, during which records already
+  # received wait in the poller.
+  inbox_visibility_timeout_seconds = 6 * var.lambda_timeout + var.group_wait_seconds
+}
+
+resource "aws_sqs_queue" "inbox" {
+  count = local.create_inbox ? 1 : 0
+
+  name                       = "${var.name}-inbox"
+  visibility_timeout_seconds = local.inbox_visibility_timeout_seconds
+  message_retention_seconds  = var.inbox_message_retention_seconds
+  kms_master_key_id          = var.inbox_kms_master_key_id
+  sqs_managed_sse_enabled    = var.inbox_kms_master_key_id == null ? true : null
+
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.failures.arn
+    maxReceiveCount     = var.inbox_max_receive_count
+  })
+
+  tags = var.tags
+
+  lifecycle {
+    precondition {
+      # SQS keeps a message's original enqueue time when it moves it to the dead-letter queue.
+      condition     = var.inbox_message_retention_seconds <= var.failure_queue_message_retention_seconds
+      error_message = "inbox_message_retention_seconds (${var.inbox_message_retention_seconds}) must not exceed failure_queue_message_retention_seconds (${var.failure_queue_message_retention_seconds}): a message moved to the failure queue keeps its original age and would expire on arrival."
+    }
+  }
+}
+
+data "aws_iam_policy_document" "inbox" {
+  count = local.create_inbox ? 1 : 0
+
+  dynamic "statement" {
+    for_each = local.inbox_senders
+    content {
+      sid       = statement.key
+      effect    = "Allow"
+      actions   = ["sqs:SendMessage"]
+      resources = [aws_sqs_queue.inbox[0].arn]
+
+      principals {
+        type        = "Service"
+        identifiers = [statement.value.service]
+      }
+
+      condition {
+        test     = "ArnEquals"
+        variable = "aws:SourceArn"
+        values   = statement.value.source_arns
+      }
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "inbox" {
+  count = local.create_inbox ? 1 : 0
+
+  queue_url = aws_sqs_queue.inbox[0].id
+  policy    = data.aws_iam_policy_document.inbox[0].json
+}
+
+resource "aws_sns_topic_subscription" "inbox" {
+  count = local.create_inbox && local.subscribe_to_topic ? 1 : 0
+
+  topic_arn = local.topic_arn
+  protocol  = "sqs"
+  endpoint  = aws_sqs_queue.inbox[0].arn
+  # Raw delivery off: the SNS envelope keeps the notification's MessageId (the handler's
+  # duplicate key), TopicArn, Subject and Timestamp. The handler reads raw bodies as well.
+  raw_message_delivery = false
+
+  # SNS delivers only once the queue policy lets the topic send.
+  depends_on = [aws_sqs_queue_policy.inbox]
+}
+
+resource "aws_lambda_event_source_mapping" "inbox" {
+  count = local.create_inbox ? 1 : 0
+
+  event_source_arn                   = aws_sqs_queue.inbox[0].arn
+  function_name                      = aws_lambda_function.this.arn
+  batch_size                         = local.inbox_batch_size
+  maximum_batching_window_in_seconds = var.group_wait_seconds
+  # Records the handler could not deliver come back alone; the rest of the batch is deleted.
+  function_response_types = ["ReportBatchItemFailures"]
+
+  scaling_config {
+    maximum_concurrency = var.inbox_maximum_concurrency
+  }
+
+  # Lambda checks at creation that the role may read the queue.
+  depends_on = [aws_iam_role_policy.lambda]
+}

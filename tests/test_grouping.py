@@ -1,0 +1,122 @@
+"""Grouping one batch: duplicates shown once, flapping folded, few alarms alone, many digested."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from alarm import Received, parse_records
+from grouping import collect_entries, plan_notifications
+from support.storm import START, alarm_message, sns_envelope, sqs_event, sqs_record
+
+
+def received(*messages: dict, ids: list[str] | None = None) -> list[Received]:
+    envelopes = [
+        sns_envelope(m, message_id=(ids or [None] * len(messages))[i])
+        for i, m in enumerate(messages)
+    ]
+    return parse_records(sqs_event(envelopes))
+
+
+def test_a_record_delivered_twice_is_shown_once_and_acknowledged_with_it() -> None:
+    message = alarm_message("db-1-cpu")
+    event = {"Records": [sqs_record(sns_envelope(message, message_id="m-1")) for _ in range(2)]}
+    (entry,) = collect_entries(parse_records(event))
+    assert entry.alarm.name == "db-1-cpu"
+    assert len(entry.item_ids) == 2
+    assert entry.event_ids == ("m-1",)
+    assert entry.records == 2
+
+
+def test_the_same_change_from_two_senders_is_shown_once() -> None:
+    # SNS says +0000 with milliseconds, EventBridge says Z: still the same state change.
+    message = alarm_message("db-1-cpu")
+    eventbridge = {
+        "version": "0",
+        "id": "eb-1",
+        "detail-type": "CloudWatch Alarm State Change",
+        "source": "aws.cloudwatch",
+        "account": message["AWSAccountId"],
+        "time": "2024-05-14T07:21:00Z",
+        "region": "ap-northeast-2",
+        "resources": [message["AlarmArn"]],
+        "detail": {
+            "alarmName": "db-1-cpu",
+            "state": {"value": "ALARM", "timestamp": START.isoformat().replace("+00:00", "Z")},
+            "previousState": {"value": "OK"},
+            "configuration": {},
+        },
+    }
+    records = parse_records(sqs_event([sns_envelope(message), eventbridge]))
+    (entry,) = collect_entries(records)
+    assert entry.records == 2
+    assert len(entry.item_ids) == 2
+    assert set(entry.event_ids) >= {"eb-1"}
+
+
+def test_an_alarm_that_fired_and_recovered_in_one_batch_is_one_entry_ending_ok() -> None:
+    fired = alarm_message("web-1-cpu", state="ALARM", when=START)
+    recovered = alarm_message("web-1-cpu", state="OK", when=START + dt.timedelta(seconds=40))
+    # SQS standard queues do not keep order: the OK may arrive first.
+    (entry,) = collect_entries(received(recovered, fired))
+    assert entry.states == ("ALARM", "OK")
+    assert entry.flapped
+    assert entry.alarm.state == "OK"
+
+
+def test_repeated_same_state_is_not_flapping() -> None:
+    first = alarm_message("web-1-cpu", when=START)
+    again = alarm_message("web-1-cpu", when=START + dt.timedelta(minutes=1))
+    (entry,) = collect_entries(received(first, again))
+    assert entry.states == ("ALARM",)
+    assert not entry.flapped
+
+
+@pytest.mark.parametrize(("count", "kinds"), [(1, ["alarm"]), (3, ["alarm"] * 3), (4, ["digest"])])
+def test_up_to_the_threshold_each_alarm_is_alone_beyond_it_one_digest(
+    count: int, kinds: list[str]
+) -> None:
+    messages = [alarm_message(f"web-{i}") for i in range(count)]
+    notifications = plan_notifications(received(*messages), digest_threshold=3)
+    assert [n.kind for n in notifications] == kinds
+    assert sum(len(n.entries) for n in notifications) == count
+
+
+def test_threshold_zero_digests_two_and_a_negative_threshold_never_digests() -> None:
+    records = received(*[alarm_message(f"web-{i}") for i in range(10)])
+    assert [n.kind for n in plan_notifications(records[:2], digest_threshold=0)] == ["digest"]
+    assert [n.kind for n in plan_notifications(records[:1], digest_threshold=0)] == ["alarm"]
+    assert len(plan_notifications(records, digest_threshold=-1)) == 10
+
+
+def test_destinations_are_grouped_apart() -> None:
+    messages = [alarm_message(f"db-{i}") for i in range(5)] + [alarm_message("web-1")]
+    notifications = plan_notifications(
+        received(*messages),
+        digest_threshold=3,
+        destination=lambda alarm: "#db" if (alarm.name or "").startswith("db") else "#web",
+    )
+    assert [(n.kind, n.destination, len(n.entries)) for n in notifications] == [
+        ("digest", "#db", 5),
+        ("alarm", "#web", 1),
+    ]
+
+
+def test_a_notification_carries_every_sqs_message_it_names() -> None:
+    records = received(*[alarm_message(f"web-{i}") for i in range(5)])
+    (digest,) = plan_notifications(records, digest_threshold=3)
+    assert set(digest.item_ids) == {r.item_id for r in records}
+
+
+def test_other_messages_never_merge_with_each_other() -> None:
+    records = parse_records(sqs_event(["disk almost full", "disk almost full"]))
+    assert len(collect_entries(records)) == 2
+
+
+def test_a_redelivered_text_notification_is_shown_once() -> None:
+    envelope = sns_envelope("disk almost full", message_id="m-7")
+    event = {"Records": [sqs_record(envelope), sqs_record(envelope)]}
+    (entry,) = collect_entries(parse_records(event))
+    assert entry.alarm.text == "disk almost full"
+    assert len(entry.item_ids) == 2
