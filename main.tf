@@ -36,6 +36,7 @@ locals {
       TIMEZONE                    = var.timezone
       MESSAGE_LANGUAGE            = var.message_language
       LOG_LEVEL                   = var.lambda_log_level
+      ACCOUNT_NAMES               = length(var.account_names) == 0 ? null : jsonencode(var.account_names)
     } : key => value if value != null
   }
 }

@@ -131,7 +131,15 @@ def test_module_readme_tables_match_variables_and_outputs() -> None:
 
 
 @pytest.mark.parametrize(
-    "example", ["ec2-cpu-alarm", "new-ec2-instance", "direct-to-lambda"], ids=str
+    "example",
+    [
+        "ec2-cpu-alarm",
+        "new-ec2-instance",
+        "direct-to-lambda",
+        "organization",
+        "organization/member",
+    ],
+    ids=str,
 )
 def test_example_readme_tables_match_the_example(example: str) -> None:
     readme = REPO_ROOT / "examples" / example / "README.md"
