@@ -219,3 +219,18 @@ def test_any_names_fit_slack_limits_and_are_all_named(alarm_names: list[str], la
 
 def test_storm_messages_are_distinct_alarms() -> None:
     assert len({m["AlarmName"] for m in storm_messages(500)}) == 500
+
+
+def test_a_digest_spanning_accounts_names_them_by_account_names() -> None:
+    messages = [
+        alarm_message("a", account="111111111111", region="us-east-1"),
+        alarm_message("b", account="222222222222", region="ap-northeast-2"),
+        alarm_message("c", account="222222222222", region="ap-northeast-2"),
+        alarm_message("d", account="111111111111", region="us-east-1"),
+    ]
+    named_accounts = load_settings({**WEBHOOK, "ACCOUNT_NAMES": '{"222222222222": "prod"}'})
+    entries = entries_of(sqs_event([sns_envelope(m) for m in messages]))
+    (part,) = format_digest(entries, named_accounts)
+    text = "\n".join(block_texts(part.payload))
+    assert "*ALARM · prod (222222222222) · ap-northeast-2 · AWS/EC2 StatusCheckFailed* (2)" in text
+    assert "*ALARM · 111111111111 · us-east-1 · AWS/EC2 StatusCheckFailed* (2)" in text
