@@ -22,3 +22,8 @@ output "sns_topic_arn" {
   description = "ARN of the module's topic, for alarms that should notify it directly. Do not also capture such alarms (they would arrive twice); the module's own alarms (<name>/...) are left out of capture automatically."
   value       = module.alarm_to_slack.sns_topic_arn
 }
+
+output "inbox_queue_url" {
+  description = "URL of the inbox queue every captured or forwarded alarm state change lands in; its depth shows notifications waiting for the function."
+  value       = module.alarm_to_slack.inbox_queue_url
+}
