@@ -491,7 +491,7 @@ variable "inbox_maximum_concurrency" {
 }
 
 variable "inbox_max_receive_count" {
-  description = "How often a notification is handed to the function (1-1000) before the inbox moves it to the failure queue, its dead-letter queue. Each failed attempt waits out the visibility timeout (6 x lambda_timeout + group_wait_seconds, 200 s by default), so the default 5 (AWS's advice for Lambda, so that a throttled batch is not dead-lettered early) rides out a Slack outage of about 15 minutes; longer ones end in the failure queue, its alarm and a one-command replay."
+  description = "How often a notification is handed to the function (1-1000) before the inbox moves it to the failure queue, its dead-letter queue. Each failed attempt waits out the visibility timeout (6 x lambda_timeout + group_wait_seconds, 200 s by default), so the default 5 (AWS's advice for Lambda, so that a throttled batch is not dead-lettered early) rides out a Slack outage of about 17 minutes; longer ones end in the failure queue, its alarm and a one-command replay."
   type        = number
   default     = 5
 
