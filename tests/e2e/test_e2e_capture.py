@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,6 +24,7 @@ from e2e.harness import REGION, SSM_PARAMETER, Deployment, Stack, copy_example, 
 from support.aws_override import write_aws_override
 from support.fake_slack import FakeSlack
 from support.moto_server import MotoServer
+from support.sqs_poller import poll_until_empty
 from support.terraform import REPO_ROOT
 
 pytestmark = pytest.mark.e2e
@@ -118,46 +119,6 @@ def _publish_sns(stack: Stack, topic_arn: str, name: str) -> None:
     )
 
 
-def _play_poller(
-    stack: Stack, queue_url: str, invoke: Callable[[dict[str, Any]], Any]
-) -> list[dict[str, Any]]:
-    """Lambda's SQS poller, reduced to what this test needs: one batch of everything visible,
-    the handler invoked with it, every record it did not report as failed deleted. Returns the
-    records. (The storm-tf branch brings a complete poller in tests/support/sqs_poller.py.)"""
-    sqs = stack.client("sqs")
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    messages: list[dict[str, Any]] = []
-    while batch := sqs.receive_message(
-        QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
-    ).get("Messages", []):
-        messages.extend(batch)
-    records = [
-        {
-            "messageId": m["MessageId"],
-            "receiptHandle": m["ReceiptHandle"],
-            "body": m["Body"],
-            "attributes": {},
-            "messageAttributes": {},
-            "md5OfBody": m["MD5OfBody"],
-            "eventSource": "aws:sqs",
-            "eventSourceARN": queue_arn,
-            "awsRegion": queue_arn.split(":")[3],
-        }
-        for m in messages
-    ]
-    if not records:
-        return []
-    response = invoke({"Records": records})
-    failures = response.get("batchItemFailures", []) if isinstance(response, dict) else []
-    failed = {item["itemIdentifier"] for item in failures}
-    assert not failed, f"the handler did not deliver {failed}: {response}"
-    for m in messages:
-        sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
-    return records
-
-
 def _deliver_inbox(
     stack: Stack, deployment: Deployment, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[list[str], list[Any]]:
@@ -166,15 +127,19 @@ def _deliver_inbox(
     inbox_url = deployment.output("inbox_queue_url")
     with FakeSlack() as slack:
         overrides = {"SLACK_WEBHOOK_URL": slack.url, "SLACK_WEBHOOK_SSM_PARAMETER": ""}
-        records = _play_poller(
-            stack,
+        results = poll_until_empty(
+            stack.client("sqs"),
             inbox_url,
             lambda event: stack.invoke(
                 deployment, event, monkeypatch=monkeypatch, overrides=overrides
             ),
+            batch_size=100,
         )
         payloads = slack.requests
-    return [record["body"] for record in records], payloads
+    for result in results:
+        assert result.error is None, result
+        assert not result.failed, result
+    return [record["body"] for result in results for record in result.event["Records"]], payloads
 
 
 def _mentions(payloads: list[Any], text: str) -> int:
