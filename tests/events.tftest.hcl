@@ -12,7 +12,8 @@ mock_provider "aws" {
 
   mock_data "aws_region" {
     defaults = {
-      name = "eu-west-1"
+      name     = "eu-west-1"
+      endpoint = "ec2.eu-west-1.amazonaws.com"
     }
   }
 

@@ -12,7 +12,8 @@ mock_provider "aws" {
 
   mock_data "aws_region" {
     defaults = {
-      name = "us-west-2"
+      name     = "us-west-2"
+      endpoint = "ec2.us-west-2.amazonaws.com"
     }
   }
 

@@ -85,7 +85,7 @@ mock_provider "aws" {{
     defaults = {{ partition = "aws", dns_suffix = "amazonaws.com" }}
   }}
   mock_data "aws_region" {{
-    defaults = {{ name = {region} }}
+    defaults = {{ name = {region}, endpoint = {region_endpoint} }}
   }}
   mock_data "aws_iam_policy_document" {{
     defaults = {{ json = {policy} }}
@@ -256,6 +256,7 @@ def _test_file(example: str, scenario: Scenario, aliases: list[str | None]) -> s
 
     return TEST_FILE.format(
         region=_hcl(REGION),
+        region_endpoint=_hcl(f"ec2.{REGION}.amazonaws.com"),
         policy=_hcl(POLICY_JSON),
         ami_lookup=_hcl(LOOKED_UP_AMI_ID),
         topic_arn=_hcl(TOPIC_ARN),

@@ -4,12 +4,12 @@
 # A rule picks them (filtered by name prefix and state) and sends them to the central bus; a
 # target on another account's (or region's) bus needs a role EventBridge assumes to PutEvents.
 
-data "aws_partition" "current" {}
-
 data "aws_region" "current" {}
 
 locals {
-  region = data.aws_region.current.name
+  # The region from the EC2 endpoint ("ec2.<region>.<dns suffix>"): the one attribute of
+  # aws_region that provider 5 and 6 both offer without a deprecation warning.
+  region = split(".", data.aws_region.current.endpoint)[1]
 
   event_pattern = jsonencode(merge(
     {
