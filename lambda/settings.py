@@ -92,34 +92,42 @@ def resolve_timezone(name: str) -> dt.tzinfo:
     )
 
 
-def parse_account_names(raw: str | None) -> tuple[tuple[str, str], ...]:
-    """ACCOUNT_NAMES: a JSON object of 12-digit account ID -> friendly name; ConfigError if not."""
+def parse_account_names(raw: str | None, warnings: list[str]) -> tuple[tuple[str, str], ...]:
+    """ACCOUNT_NAMES: a JSON object of 12-digit account ID -> friendly name.
+
+    A display setting: a bad value never stops delivery. Unreadable JSON drops every name, a bad
+    entry drops that entry; each adds a warning that names what was wrong.
+    """
     if raw is None:
         return ()
     try:
         value = json.loads(raw)
     except ValueError as exc:
-        raise ConfigError(
+        warnings.append(
             f"{ACCOUNT_NAMES_VARIABLE} is not valid JSON ({exc}); expected an object such as "
-            '{"111122223333": "prod"}'
-        ) from None
-    if not isinstance(value, dict):
-        raise ConfigError(
-            f"{ACCOUNT_NAMES_VARIABLE} must be a JSON object of account ID -> name, "
-            f"not {type(value).__name__}"
+            '{"111122223333": "prod"}; accounts are shown by ID'
         )
+        return ()
+    if not isinstance(value, dict):
+        warnings.append(
+            f"{ACCOUNT_NAMES_VARIABLE} must be a JSON object of account ID -> name, not "
+            f"{type(value).__name__}; accounts are shown by ID"
+        )
+        return ()
     pairs = []
     for account, name in value.items():
         if not _ACCOUNT_ID.match(account):
-            raise ConfigError(
-                f"{ACCOUNT_NAMES_VARIABLE}: key {account!r} is not a 12-digit AWS account ID"
+            warnings.append(
+                f"{ACCOUNT_NAMES_VARIABLE}: key {account!r} is not a 12-digit AWS account ID; "
+                "ignored"
             )
-        if not isinstance(name, str) or not name.strip():
-            raise ConfigError(
+        elif not isinstance(name, str) or not name.strip():
+            warnings.append(
                 f"{ACCOUNT_NAMES_VARIABLE}: the name of account {account} must be a non-empty "
-                f"string, not {name!r}"
+                f"string, not {name!r}; shown by ID"
             )
-        pairs.append((account, name.strip()))
+        else:
+            pairs.append((account, name.strip()))
     return tuple(sorted(pairs))
 
 
@@ -164,7 +172,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         username=_get(environ, "SLACK_USERNAME"),
         icon_emoji=_get(environ, "SLACK_ICON_EMOJI"),
         alarm_mention=_get(environ, "ALARM_MENTION"),
-        account_names=parse_account_names(_get(environ, ACCOUNT_NAMES_VARIABLE)),
+        account_names=parse_account_names(_get(environ, ACCOUNT_NAMES_VARIABLE), warnings),
         timezone=timezone,
         tz=resolve_timezone(timezone),
         language=language,
