@@ -579,7 +579,7 @@ variable "central_event_bus_arn" {
 
   validation {
     condition     = var.central_event_bus_arn == null || can(regex("^arn:aws[a-z-]*:events:[a-z]{2}(-[a-z]+)+-[0-9]+:[0-9]{12}:event-bus/[A-Za-z0-9._-]{1,256}$", coalesce(var.central_event_bus_arn, "-")))
-    error_message = "central_event_bus_arn must be an event bus ARN (arn:aws:events:<region>:<12-digit account>:event-bus/<name>) without wildcards."
+    error_message = "central_event_bus_arn must be an event bus ARN (arn:aws:events:<region>:<12-digit account>:event-bus/<name>) without wildcards; got \"${var.central_event_bus_arn == null ? "" : var.central_event_bus_arn}\"."
   }
 }
 
@@ -590,7 +590,7 @@ variable "central_event_bus_organization_id" {
 
   validation {
     condition     = var.central_event_bus_organization_id == null || can(regex("^o-[a-z0-9]{10,32}$", coalesce(var.central_event_bus_organization_id, "-")))
-    error_message = "central_event_bus_organization_id must be an organization ID like o-a1b2c3d4e5 (\"o-\" and 10-32 lowercase letters or digits), without wildcards."
+    error_message = "central_event_bus_organization_id must be an organization ID like o-a1b2c3d4e5 (\"o-\" and 10-32 lowercase letters or digits), without wildcards; got \"${var.central_event_bus_organization_id == null ? "" : var.central_event_bus_organization_id}\"."
   }
 }
 
