@@ -42,6 +42,7 @@ locals {
       LOG_LEVEL                      = var.lambda_log_level
       DIGEST_THRESHOLD               = tostring(var.digest_threshold)
       SLACK_MESSAGE_INTERVAL_SECONDS = tostring(var.slack_message_interval_seconds)
+      ACCOUNT_NAMES                  = length(var.account_names) == 0 ? null : jsonencode(var.account_names)
       # Slack app mode only (slack_bot_token_ssm_parameter_name).
       SLACK_BOT_TOKEN_SSM_PARAMETER = var.slack_bot_token_ssm_parameter_name
       SLACK_CHANNEL_ID              = local.app_mode ? var.slack_channel_id : null

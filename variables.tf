@@ -889,3 +889,96 @@ variable "iam_role_permissions_boundary_arn" {
     error_message = "iam_role_permissions_boundary_arn must be an IAM policy ARN (arn:aws:iam::<account>:policy/<name>)."
   }
 }
+
+# ---------------------------------------------------------------------------------------------
+# Capture: every alarm state change via EventBridge, also from other accounts and regions
+# ---------------------------------------------------------------------------------------------
+
+variable "capture_alarm_state_changes" {
+  description = "Also deliver alarms that do not notify the module: an EventBridge rule on this account's default bus sends every CloudWatch alarm state change of this account and region (filtered by the capture_* variables) to the inbox queue. The module's own alarms (<name>/...) are left out: they already arrive through the topic. Needs the inbox (alarm_action_target = \"sns\")."
+  type        = bool
+  default     = false
+}
+
+variable "capture_alarm_name_prefixes" {
+  description = "Capture (and accept on the central bus) only alarms whose name starts with one of these prefixes (EventBridge prefix matching on detail.alarmName). Empty: every alarm."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for prefix in var.capture_alarm_name_prefixes : length(prefix) > 0 && !strcontains(prefix, "*")])
+    error_message = "capture_alarm_name_prefixes entries must be non-empty literal prefixes (EventBridge prefix matching, no wildcards); offending: ${jsonencode([for prefix in var.capture_alarm_name_prefixes : prefix if length(prefix) == 0 || strcontains(prefix, "*")])}."
+  }
+}
+
+variable "capture_alarm_states" {
+  description = "Capture (and accept on the central bus) only changes into these states (detail.state.value): ALARM, OK, INSUFFICIENT_DATA. null (default): the states the module's own alarms notify, i.e. ALARM, plus OK per notify_on_ok and INSUFFICIENT_DATA per notify_on_insufficient_data."
+  type        = list(string)
+  default     = null
+
+  validation {
+    condition     = var.capture_alarm_states == null || (length(coalesce(var.capture_alarm_states, [])) > 0 && alltrue([for state in coalesce(var.capture_alarm_states, []) : contains(["ALARM", "OK", "INSUFFICIENT_DATA"], state)]))
+    error_message = "capture_alarm_states must be null or list at least one of ALARM, OK, INSUFFICIENT_DATA; got ${jsonencode(var.capture_alarm_states)}."
+  }
+}
+
+variable "capture_account_ids" {
+  description = "Capture (and accept on the central bus) only events of these 12-digit account IDs (the event's account field). Empty: every account that can reach the bus."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for account in var.capture_account_ids : can(regex("^[0-9]{12}$", account))])
+    error_message = "capture_account_ids must be 12-digit AWS account IDs; offending: ${jsonencode([for account in var.capture_account_ids : account if !can(regex("^[0-9]{12}$", account))])}."
+  }
+}
+
+variable "create_central_event_bus" {
+  description = "Create <name>-alarm-events, a custom event bus that other accounts (central_event_bus_organization_id and/or central_event_bus_account_ids) and other regions (modules/forwarder) send their alarm state changes to; a rule on it delivers them to the inbox queue. Needs the inbox (alarm_action_target = \"sns\")."
+  type        = bool
+  default     = false
+}
+
+variable "central_event_bus_arn" {
+  description = "ARN of an existing custom event bus of this account and region to take alarm state changes from (with create_central_event_bus = false): the module adds a rule on it that delivers to the inbox queue. Its policy is yours to manage: it must let the senders put events."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.central_event_bus_arn == null || can(regex("^arn:aws[a-z-]*:events:[a-z]{2}(-[a-z]+)+-[0-9]+:[0-9]{12}:event-bus/[A-Za-z0-9._-]{1,256}$", coalesce(var.central_event_bus_arn, "-")))
+    error_message = "central_event_bus_arn must be an event bus ARN (arn:aws:events:<region>:<12-digit account>:event-bus/<name>) without wildcards; got \"${var.central_event_bus_arn == null ? "" : var.central_event_bus_arn}\"."
+  }
+}
+
+variable "central_event_bus_organization_id" {
+  description = "AWS Organizations ID (o-xxxxxxxxxx) whose accounts may put events on the created central bus (condition aws:PrincipalOrgID)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.central_event_bus_organization_id == null || can(regex("^o-[a-z0-9]{10,32}$", coalesce(var.central_event_bus_organization_id, "-")))
+    error_message = "central_event_bus_organization_id must be an organization ID like o-a1b2c3d4e5 (\"o-\" and 10-32 lowercase letters or digits), without wildcards; got \"${var.central_event_bus_organization_id == null ? "" : var.central_event_bus_organization_id}\"."
+  }
+}
+
+variable "central_event_bus_account_ids" {
+  description = "12-digit IDs of accounts that may put events on the created central bus (each one a principal of the bus policy), besides or instead of an organization."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for account in var.central_event_bus_account_ids : can(regex("^[0-9]{12}$", account))])
+    error_message = "central_event_bus_account_ids must be 12-digit AWS account IDs, without wildcards; offending: ${jsonencode([for account in var.central_event_bus_account_ids : account if !can(regex("^[0-9]{12}$", account))])}."
+  }
+}
+
+variable "account_names" {
+  description = "Friendly names of AWS accounts, by 12-digit account ID (e.g. { \"111122223333\" = \"prod\" }): messages show \"prod (111122223333)\" instead of the bare ID."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for account, name in var.account_names : can(regex("^[0-9]{12}$", account)) && length(trimspace(name)) > 0])
+    error_message = "account_names keys must be 12-digit AWS account IDs and names non-empty; offending keys: ${jsonencode([for account, name in var.account_names : account if !can(regex("^[0-9]{12}$", account)) || length(trimspace(name)) == 0])}."
+  }
+}

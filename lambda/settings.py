@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -37,6 +38,9 @@ GRAPH_WINDOW_RANGE = (10, 10080)  # 10 minutes to 7 days
 
 logger = logging.getLogger("alarm_to_slack")
 
+ACCOUNT_NAMES_VARIABLE = "ACCOUNT_NAMES"
+_ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
+
 
 class ConfigError(Exception):
     """The function's configuration is missing or invalid; the message says what to set."""
@@ -52,6 +56,8 @@ class Settings:
     username: str | None = None
     icon_emoji: str | None = None
     alarm_mention: str | None = None
+    # ACCOUNT_NAMES as sorted (account ID, friendly name) pairs: a tuple keeps Settings hashable.
+    account_names: tuple[tuple[str, str], ...] = ()
     timezone: str = "UTC"
     tz: dt.tzinfo = field(default=dt.UTC, compare=False)
     language: str = "en"
@@ -127,6 +133,45 @@ def resolve_timezone(name: str) -> dt.tzinfo:
     )
 
 
+def parse_account_names(raw: str | None, warnings: list[str]) -> tuple[tuple[str, str], ...]:
+    """ACCOUNT_NAMES: a JSON object of 12-digit account ID -> friendly name.
+
+    A display setting: a bad value never stops delivery. Unreadable JSON drops every name, a bad
+    entry drops that entry; each adds a warning that names what was wrong.
+    """
+    if raw is None:
+        return ()
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        warnings.append(
+            f"{ACCOUNT_NAMES_VARIABLE} is not valid JSON ({exc}); expected an object such as "
+            '{"111122223333": "prod"}; accounts are shown by ID'
+        )
+        return ()
+    if not isinstance(value, dict):
+        warnings.append(
+            f"{ACCOUNT_NAMES_VARIABLE} must be a JSON object of account ID -> name, not "
+            f"{type(value).__name__}; accounts are shown by ID"
+        )
+        return ()
+    pairs = []
+    for account, name in value.items():
+        if not _ACCOUNT_ID.match(account):
+            warnings.append(
+                f"{ACCOUNT_NAMES_VARIABLE}: key {account!r} is not a 12-digit AWS account ID; "
+                "ignored"
+            )
+        elif not isinstance(name, str) or not name.strip():
+            warnings.append(
+                f"{ACCOUNT_NAMES_VARIABLE}: the name of account {account} must be a non-empty "
+                f"string, not {name!r}; shown by ID"
+            )
+        else:
+            pairs.append((account, name.strip()))
+    return tuple(sorted(pairs))
+
+
 def load_settings(environ: Mapping[str, str]) -> Settings:
     """Read and validate the environment.
 
@@ -184,6 +229,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     interval = _number(environ, "SLACK_MESSAGE_INTERVAL_SECONDS", 1.0, bounds=(0, 60), notes=notes)
     app = _app_settings(environ, notes) if token_parameter else {}
     graphs = _graph_settings(environ, notes) if token_parameter else {}
+    account_names = parse_account_names(_get(environ, ACCOUNT_NAMES_VARIABLE), notes)
     try:
         tz = resolve_timezone(timezone)
     except ConfigError:
@@ -204,6 +250,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         username=_get(environ, "SLACK_USERNAME"),
         icon_emoji=_get(environ, "SLACK_ICON_EMOJI"),
         alarm_mention=_get(environ, "ALARM_MENTION"),
+        account_names=account_names,
         timezone=timezone,
         tz=tz,
         language=language,

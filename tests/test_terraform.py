@@ -21,9 +21,21 @@ from support.terraform import (
 
 pytestmark = pytest.mark.terraform
 
-# Discovered at collection time: a new example with a versions.tf is checked without editing this.
-EXAMPLE_DIRS = sorted(path.parent for path in (REPO_ROOT / "examples").glob("*/versions.tf"))
-SUBMODULE_DIRS = sorted(path.parent for path in (REPO_ROOT / "modules").glob("*/versions.tf"))
+
+def _roots_under(directory: Path) -> list[Path]:
+    """Every directory with a versions.tf below `directory` (nested ones too, such as
+    examples/organization/member), never a module copy inside a .terraform directory."""
+    return sorted(
+        path.parent
+        for path in directory.glob("**/versions.tf")
+        if ".terraform" not in path.relative_to(directory).parts
+    )
+
+
+# Discovered at collection time: a new example or submodule with a versions.tf is checked
+# without editing this.
+EXAMPLE_DIRS = _roots_under(REPO_ROOT / "examples")
+SUBMODULE_DIRS = _roots_under(REPO_ROOT / "modules")
 MODULE_DIRS = [REPO_ROOT, *SUBMODULE_DIRS, *EXAMPLE_DIRS]
 
 
