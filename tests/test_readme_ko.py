@@ -151,3 +151,14 @@ def test_korean_previews_are_the_english_ones_that_make_run_prints() -> None:
     assert len(previews) >= 2, "README.md lost its message or digest preview"
     for preview in previews:
         assert preview in korean, f"README.ko.md lacks or changed the preview:\n{preview}"
+
+
+def test_korean_release_refs_are_ones_the_english_readme_pins() -> None:
+    # scripts/release_check.py checks README.md's ?ref= against the CHANGELOG; the Korean copy
+    # must not pin a version the English one no longer shows.
+    ref = re.compile(r"\?ref=(v\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)")
+    pinned = set(ref.findall(_read(ENGLISH)))
+    korean = set(ref.findall(_read(KOREAN)))
+
+    assert korean, "README.ko.md pins no release"
+    assert korean <= pinned, f"README.ko.md pins {sorted(korean - pinned)}, README.md does not"
