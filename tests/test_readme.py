@@ -136,6 +136,7 @@ def test_module_readme_tables_match_variables_and_outputs() -> None:
         "examples/ec2-cpu-alarm",
         "examples/new-ec2-instance",
         "examples/direct-to-lambda",
+        "examples/slack-app-routing",
         "modules/ec2-alarms",
     ],
     ids=str,

@@ -17,3 +17,8 @@ output "alarm_names" {
   description = "Names of the alarms, by key: the db- ones go to the database channel."
   value       = module.alarm_to_slack.alarm_names
 }
+
+output "inbox_queue_url" {
+  description = "URL of the inbox queue between the topic and the function: its depth shows notifications waiting."
+  value       = module.alarm_to_slack.inbox_queue_url
+}
