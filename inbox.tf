@@ -43,11 +43,6 @@ resource "aws_sqs_queue" "inbox" {
   kms_master_key_id          = var.inbox_kms_master_key_id
   sqs_managed_sse_enabled    = var.inbox_kms_master_key_id == null ? true : null
 
-  redrive_policy = jsonencode({
-    deadLetterTargetArn = aws_sqs_queue.failures.arn
-    maxReceiveCount     = var.inbox_max_receive_count
-  })
-
   tags = var.tags
 
   lifecycle {
@@ -57,6 +52,18 @@ resource "aws_sqs_queue" "inbox" {
       error_message = "inbox_message_retention_seconds (${var.inbox_message_retention_seconds}) must not exceed failure_queue_message_retention_seconds (${var.failure_queue_message_retention_seconds}): a message moved to the failure queue keeps its original age and would expire on arrival."
     }
   }
+}
+
+# Its own resource rather than the queue's redrive_policy argument: both queues are then created
+# (and deleted) side by side instead of one after the other.
+resource "aws_sqs_queue_redrive_policy" "inbox" {
+  count = local.create_inbox ? 1 : 0
+
+  queue_url = aws_sqs_queue.inbox[0].id
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.failures.arn
+    maxReceiveCount     = var.inbox_max_receive_count
+  })
 }
 
 data "aws_iam_policy_document" "inbox" {

@@ -32,6 +32,7 @@ locals {
     for key, value in {
       SLACK_WEBHOOK_URL              = var.slack_webhook_url
       SLACK_WEBHOOK_SSM_PARAMETER    = var.slack_webhook_ssm_parameter_name
+      SLACK_WEBHOOK_ALLOWED_HOSTS    = length(var.slack_webhook_allowed_hosts) > 0 ? join(",", var.slack_webhook_allowed_hosts) : null
       SLACK_CHANNEL                  = var.slack_channel
       SLACK_USERNAME                 = var.slack_username
       SLACK_ICON_EMOJI               = var.slack_icon_emoji

@@ -29,8 +29,14 @@ variable "slack_webhook_url" {
   sensitive   = true
 
   validation {
-    condition     = var.slack_webhook_url == null || can(regex("^https://[^[:space:]/]+/[^[:space:]]*$", var.slack_webhook_url))
-    error_message = "slack_webhook_url must be an https:// URL without whitespace."
+    condition     = var.slack_webhook_url == null || can(regex("^https://[^[:space:][:cntrl:]/]+/[^[:space:][:cntrl:]]*$", var.slack_webhook_url))
+    error_message = "slack_webhook_url must be an https:// URL without whitespace or control characters (the value is not shown)."
+  }
+
+  validation {
+    # Same rule as the function's (lambda/slack.py): a URL it would refuse must fail here.
+    condition     = var.slack_webhook_url == null || contains(concat(["hooks.slack.com", "hooks.slack-gov.com"], var.slack_webhook_allowed_hosts), lower(try(regex("^https://([^/:@?#]+)", var.slack_webhook_url)[0], "")))
+    error_message = "slack_webhook_url must point at hooks.slack.com or hooks.slack-gov.com, or at a host listed in slack_webhook_allowed_hosts (the value is not shown)."
   }
 }
 
@@ -74,6 +80,17 @@ variable "slack_webhook_ssm_kms_key_arn" {
   validation {
     condition     = var.slack_webhook_ssm_kms_key_arn == null || var.slack_webhook_ssm_parameter_name != null
     error_message = "slack_webhook_ssm_kms_key_arn is only used with slack_webhook_ssm_parameter_name: set the parameter name, or leave the key null."
+  }
+}
+
+variable "slack_webhook_allowed_hosts" {
+  description = "Hosts besides Slack's (hooks.slack.com, hooks.slack-gov.com) that the webhook URL may point at, e.g. an egress proxy. The function refuses any other host, so a mistyped URL cannot send alarms (and the token) elsewhere."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for host in var.slack_webhook_allowed_hosts : can(regex("^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$", host))])
+    error_message = "slack_webhook_allowed_hosts must be lowercase DNS host names; not: ${join(", ", [for host in var.slack_webhook_allowed_hosts : jsonencode(host) if !can(regex("^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$", host))])}."
   }
 }
 
@@ -793,7 +810,7 @@ variable "inbox_maximum_concurrency" {
 }
 
 variable "inbox_max_receive_count" {
-  description = "How often a notification is handed to the function (1-1000) before the inbox moves it to the failure queue, its dead-letter queue. Each failed attempt waits out the visibility timeout (6 x lambda_timeout + group_wait_seconds, 200 s by default), so the default 5 (AWS's advice for Lambda, so that a throttled batch is not dead-lettered early) rides out a Slack outage of about 15 minutes; longer ones end in the failure queue, its alarm and a one-command replay."
+  description = "How often a notification is handed to the function (1-1000) before the inbox moves it to the failure queue, its dead-letter queue. Each failed attempt waits out the visibility timeout (6 x lambda_timeout + group_wait_seconds, 200 s by default), so the default 5 (AWS's advice for Lambda, so that a throttled batch is not dead-lettered early) rides out a Slack outage of about 17 minutes; longer ones end in the failure queue, its alarm and a one-command replay."
   type        = number
   default     = 5
 

@@ -254,10 +254,14 @@ def _open_socket(host: str, port: int, *, tls: bool, deadline: float) -> Any:  #
             wrapped = _ssl_context.wrap_socket(
                 sock, server_hostname=host, do_handshake_on_connect=False
             )
-            wrapped.attempt_deadline = deadline
-            wrapped.do_handshake()
         except BaseException:
             sock.close()
+            raise
+        wrapped.attempt_deadline = deadline
+        try:
+            wrapped.do_handshake()
+        except BaseException:
+            wrapped.close()
             raise
         return wrapped
     raise last
@@ -387,7 +391,7 @@ def send_with_retries(
     webhook here, the Web API in slack_api.py).
     """
     if random is None:
-        import random as random_module  # noqa: PLC0415 - deferred like urllib.request
+        import random as random_module  # noqa: PLC0415 - deferred: cold start
 
         random = random_module.random
     attempts = 0

@@ -105,6 +105,9 @@ def preview(payload: dict[str, Any], style: Style) -> str:
                 for element in block.get("elements", []):
                     button = slack_to_terminal(element["text"]["text"], style)
                     body.append(f"[{button}] {style.dim(element.get('url', ''))}")
+            elif kind == "context":
+                for element in block.get("elements", []):
+                    body.append(style.dim(slack_to_terminal(element.get("text", ""), style)))
             body.append("")
         lines += [f"{bar} {line}".rstrip() for entry in body[:-1] for line in entry.split("\n")]
     extras = {k: payload[k] for k in ("channel", "username", "icon_emoji") if k in payload}
@@ -178,6 +181,16 @@ def invoke(event: object) -> bool:
         return False
     except handler.DeliveryError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return False
+    except ModuleNotFoundError as exc:
+        if exc.name != "boto3":
+            raise
+        # Only the SSM webhook source needs boto3; the Lambda runtime ships it, make run does not.
+        print(
+            "error: SLACK_WEBHOOK_SSM_PARAMETER is read with boto3, which this Python lacks:"
+            " install boto3 (and have AWS credentials), or set SLACK_WEBHOOK_URL instead",
+            file=sys.stderr,
+        )
         return False
     print(style_summary(result))
     return True

@@ -109,10 +109,13 @@ run "sns_mode_delivers_through_the_inbox" {
   }
 
   assert {
-    condition = jsondecode(aws_sqs_queue.inbox[0].redrive_policy) == {
-      deadLetterTargetArn = aws_sqs_queue.failures.arn
-      maxReceiveCount     = 5
-    }
+    condition = (
+      aws_sqs_queue_redrive_policy.inbox[0].queue_url == aws_sqs_queue.inbox[0].id &&
+      jsondecode(aws_sqs_queue_redrive_policy.inbox[0].redrive_policy) == {
+        deadLetterTargetArn = aws_sqs_queue.failures.arn
+        maxReceiveCount     = 5
+      }
+    )
     error_message = "After 5 receives a notification moves to the failure queue, the inbox's dead-letter queue."
   }
 
@@ -212,7 +215,7 @@ run "inbox_settings_and_a_customer_managed_key" {
     condition = (
       aws_sqs_queue.inbox[0].visibility_timeout_seconds == 6 * 60 + 45 &&
       aws_sqs_queue.inbox[0].message_retention_seconds == 86400 &&
-      jsondecode(aws_sqs_queue.inbox[0].redrive_policy).maxReceiveCount == 12
+      jsondecode(aws_sqs_queue_redrive_policy.inbox[0].redrive_policy).maxReceiveCount == 12
     )
     error_message = "The inbox follows lambda_timeout, group_wait_seconds, the retention and the receive count."
   }
@@ -306,6 +309,7 @@ run "direct_mode_keeps_one_invocation_per_alarm_and_no_inbox" {
     condition = (
       length(aws_sqs_queue.inbox) == 0 &&
       length(aws_sqs_queue_policy.inbox) == 0 &&
+      length(aws_sqs_queue_redrive_policy.inbox) == 0 &&
       length(aws_sns_topic_subscription.inbox) == 0 &&
       length(aws_lambda_event_source_mapping.inbox) == 0
     )

@@ -688,8 +688,8 @@ run "wildcards_in_names_and_arns_that_reach_a_policy_are_rejected" {
   command = plan
 
   variables {
+    slack_webhook_url                = null
     slack_webhook_ssm_parameter_name = "arn:aws:ssm:eu-west-1:123456789012:parameter/*"
-    slack_webhook_ssm_kms_key_arn    = "arn:aws:kms:eu-west-1:123456789012:key/*"
     failure_queue_kms_master_key_id  = "arn:aws:kms:eu-west-1:123456789012:key/?"
     failure_queue_alarm_actions      = ["arn:aws:sns:eu-west-1:123456789012:*"]
     health_alarm_actions             = ["arn:aws:sns:eu-west-1:123456789012:on-call-*"]
@@ -697,11 +697,49 @@ run "wildcards_in_names_and_arns_that_reach_a_policy_are_rejected" {
 
   expect_failures = [
     var.slack_webhook_ssm_parameter_name,
-    var.slack_webhook_ssm_kms_key_arn,
     var.failure_queue_kms_master_key_id,
     var.failure_queue_alarm_actions,
     var.health_alarm_actions,
   ]
+}
+
+# A run of its own: slack_webhook_ssm_kms_key_arn has a rule that refers to
+# slack_webhook_ssm_parameter_name, and Terraform does not check a variable whose rules refer to
+# an input that already failed, so the parameter name must be valid here.
+run "a_wildcard_kms_key_for_the_webhook_parameter_is_rejected" {
+  command = plan
+
+  variables {
+    slack_webhook_url                = null
+    slack_webhook_ssm_parameter_name = "/alerts/slack-webhook"
+    slack_webhook_ssm_kms_key_arn    = "arn:aws:kms:eu-west-1:123456789012:key/*"
+  }
+
+  expect_failures = [var.slack_webhook_ssm_kms_key_arn]
+}
+
+run "a_webhook_url_on_another_host_is_rejected_at_plan" {
+  command = plan
+
+  variables {
+    slack_webhook_url = "https://hooks.example.com/services/T000/B000/XXXX"
+  }
+
+  expect_failures = [var.slack_webhook_url]
+}
+
+run "an_allowed_host_is_passed_to_the_function" {
+  command = plan
+
+  variables {
+    slack_webhook_url           = "https://hooks.example.com/services/T000/B000/XXXX"
+    slack_webhook_allowed_hosts = ["hooks.example.com"]
+  }
+
+  assert {
+    condition     = nonsensitive(aws_lambda_function.this.environment[0].variables["SLACK_WEBHOOK_ALLOWED_HOSTS"]) == "hooks.example.com"
+    error_message = "The function is told which extra host the URL may use, so it accepts what the plan accepted."
+  }
 }
 
 run "an_unknown_timezone_is_rejected_at_plan" {

@@ -8,6 +8,7 @@ one place and not in the other fails here.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,6 +22,7 @@ pytestmark = pytest.mark.terraform
 
 INSTANCE_ID = "i-0123456789abcdef0"
 TOPIC_ARN = "arn:aws:sns:eu-west-1:123456789012:parity-alarms"
+FUNCTION_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:parity"
 
 # Each case: the ec2_instances entry of the root module (minus instance_id) and the same
 # settings as arguments of modules/ec2-alarms.
@@ -54,6 +56,24 @@ module "notifier" {{
   }}
 }}
 {submodules}
+# Direct mode: the notifier's one permission for CloudWatch must cover the submodule's alarms.
+module "direct" {{
+  source = {root}
+
+  name                = "direct"
+  slack_webhook_url   = "https://hooks.slack.com/services/T000/B000/XXXX"
+  alarm_action_target = "lambda"
+  create_sns_topic    = false
+}}
+
+module "direct_web" {{
+  source = {submodule}
+
+  key               = "web"
+  instance_id       = "{instance_id}"
+  alarm_actions     = module.direct.alarm_actions
+  alarm_name_prefix = module.direct.alarm_name_prefix
+}}
 """
 
 SUBMODULE = """
@@ -86,7 +106,7 @@ mock_provider "aws" {
     defaults = { arn = "TOPIC_ARN" }
   }
   mock_resource "aws_lambda_function" {
-    defaults = { arn = "arn:aws:lambda:eu-west-1:123456789012:function:parity" }
+    defaults = { arn = "FUNCTION_ARN" }
   }
   mock_resource "aws_iam_role" {
     defaults = { arn = "arn:aws:iam::123456789012:role/parity" }
@@ -102,7 +122,7 @@ mock_provider "aws" {
 run "parity" {
   command = plan
 }
-""".replace("TOPIC_ARN", TOPIC_ARN)
+""".replace("TOPIC_ARN", TOPIC_ARN).replace("FUNCTION_ARN", FUNCTION_ARN)
 
 
 def _hcl(value: object) -> str:
@@ -126,7 +146,13 @@ def _fixture(root: Path) -> None:
         for key, overrides in CASES.items()
     )
     (root / "main.tf").write_text(
-        MAIN_TF.format(root=json.dumps(str(REPO_ROOT)), entries=entries, submodules=submodules)
+        MAIN_TF.format(
+            root=json.dumps(str(REPO_ROOT)),
+            submodule=json.dumps(str(REPO_ROOT / "modules" / "ec2-alarms")),
+            instance_id=INSTANCE_ID,
+            entries=entries,
+            submodules=submodules,
+        )
     )
     (root / "tests").mkdir()
     (root / "tests" / "parity.tftest.hcl").write_text(TEST_FILE)
@@ -134,7 +160,7 @@ def _fixture(root: Path) -> None:
 
 @pytest.fixture(scope="module")
 def planned(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Mapping[str, Any]]:
-    """Planned alarm attributes by resource address."""
+    """Planned attributes of every managed resource, by address."""
     root = tmp_path_factory.mktemp("ec2-alarms-parity")
     _fixture(root)
     env = terraform_env()
@@ -150,7 +176,7 @@ def planned(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Mapping[str, 
     return {
         change["address"]: change["change"]["after"]
         for change in plan["resource_changes"]
-        if change["type"] == "aws_cloudwatch_metric_alarm"
+        if change["mode"] == "managed"
     }
 
 
@@ -172,11 +198,11 @@ def test_submodule_alarm_equals_the_root_modules_ec2_alarm(
     assert from_submodule is not None
     assert from_submodule["alarm_name"] == f"parity/{key}/{check}"
     assert from_submodule["alarm_actions"] == [TOPIC_ARN]
-    # The root module's names follow its own scheme; everything else must be identical.
+    # Names included: both follow <name>/<key>/<check>.
     differing = {
         name: (from_root.get(name), from_submodule.get(name))
         for name in set(from_root) | set(from_submodule)
-        if name != "alarm_name" and from_root.get(name) != from_submodule.get(name)
+        if from_root.get(name) != from_submodule.get(name)
     }
     assert differing == {}
 
@@ -184,6 +210,26 @@ def test_submodule_alarm_equals_the_root_modules_ec2_alarm(
 def test_every_case_plans_the_expected_number_of_alarms(
     planned: dict[str, Mapping[str, Any]],
 ) -> None:
-    submodule_alarms = [address for address in planned if not address.startswith("module.notifier")]
+    submodule_alarms = [
+        address
+        for address in planned
+        if address.split(".")[1] in CASES and ".aws_cloudwatch_metric_alarm." in address
+    ]
     # defaults 2, overrides 2, cpu-only 1, status-only 1
     assert len(submodule_alarms) == 6, sorted(submodule_alarms)
+
+
+def test_in_direct_mode_the_notifiers_permission_covers_the_submodules_alarms(
+    planned: dict[str, Mapping[str, Any]],
+) -> None:
+    permission = planned["module.direct.aws_lambda_permission.alarms[0]"]
+    assert permission["principal"] == "lambda.alarms.cloudwatch.amazonaws.com"
+    for resource in ("cpu", "status_check"):
+        alarm = planned[f"module.direct_web.aws_cloudwatch_metric_alarm.{resource}[0]"]
+        assert alarm["alarm_actions"] == [FUNCTION_ARN]
+        arn = f"arn:aws:cloudwatch:eu-west-1:123456789012:alarm:{alarm['alarm_name']}"
+        assert fnmatch.fnmatchcase(arn, permission["source_arn"]), (arn, permission["source_arn"])
+    # ... and nothing of another notifier: "parity/..." alarms are outside "direct/*".
+    parity = planned["module.defaults.aws_cloudwatch_metric_alarm.cpu[0]"]["alarm_name"]
+    other = f"arn:aws:cloudwatch:eu-west-1:123456789012:alarm:{parity}"
+    assert not fnmatch.fnmatchcase(other, permission["source_arn"])

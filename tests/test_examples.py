@@ -124,7 +124,7 @@ run "mocked" {{
   override_resource {{
     target          = module.alarm_to_slack.aws_sqs_queue.inbox
     override_during = plan
-    values          = {{ arn = {inbox_arn}, url = {inbox_url} }}
+    values          = {{ arn = {inbox_arn}, id = {inbox_url}, url = {inbox_url} }}
   }}
 {mocked_variables}
 }}
@@ -435,8 +435,11 @@ def test_ec2_cpu_alarm_inbox_batches_notifications_for_the_function(
     inbox = queues["alarm-to-slack-inbox"]
     assert inbox["sqs_managed_sse_enabled"] is True
     assert inbox["visibility_timeout_seconds"] >= 6 * 30
-    mocked_queues = {queue["name"]: queue for queue in example.mocked.of_type("aws_sqs_queue")}
-    redrive = json.loads(mocked_queues["alarm-to-slack-inbox"]["redrive_policy"])
+    redrive_policy = example.mocked.one("aws_sqs_queue_redrive_policy")
+    assert (
+        redrive_policy["queue_url"] == f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/mocked-inbox"
+    )
+    redrive = json.loads(redrive_policy["redrive_policy"])
     assert redrive == {"deadLetterTargetArn": FAILURE_QUEUE_ARN, "maxReceiveCount": 5}
 
     mapping = example.mocked.one("aws_lambda_event_source_mapping")

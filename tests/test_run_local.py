@@ -94,10 +94,13 @@ def test_each_message_links_to_the_block_kit_builder_with_the_exact_payload() ->
 
 
 def test_a_bad_time_zone_still_delivers_and_the_message_says_why_times_are_utc() -> None:
-    # A display setting never stops delivery: the message goes out in UTC with a note.
+    # A display setting never stops delivery: the message goes out in UTC with a note, and the
+    # handler's warning is in the log.
     out = run(TIMEZONE="Asia/Seol")
     assert out.returncode == 0, out.stderr
     assert "TIMEZONE='Asia/Seol' is not a known IANA time zone name" in out.stdout
+    assert "TIMEZONE='Asia/Seol' is not a known IANA time zone name" in out.stderr
+    assert "Slack would show (message 1)" in out.stdout
     assert "held no records" not in out.stdout
 
 
@@ -106,6 +109,30 @@ def test_an_unknown_message_language_still_delivers_in_english_with_a_note() -> 
     assert out.returncode == 0, out.stderr
     assert "MESSAGE_LANGUAGE='fr' is not supported" in out.stdout
     assert "Alarm name" in out.stdout
+
+
+def test_an_unusable_webhook_url_is_a_configuration_error_without_the_value() -> None:
+    out = run(SLACK_WEBHOOK_URL="http://hooks.slack.com/services/T0/B0/secret-part")
+    assert out.returncode == 2
+    assert "error: configuration: SLACK_WEBHOOK_URL must be an https:// URL" in out.stderr
+    assert "secret-part" not in out.stdout + out.stderr
+    assert "held no records" not in out.stdout
+
+
+def test_the_ssm_webhook_source_without_boto3_says_what_is_missing() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "AWS_"))}
+    env["SLACK_WEBHOOK_SSM_PARAMETER"] = "/alerts/slack-webhook"
+    out = subprocess.run(
+        [str(Path(sys.base_prefix) / "bin" / "python3"), "-S", str(SCRIPT)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        timeout=60,
+    )
+    assert out.returncode == 1
+    assert "boto3" in out.stderr
+    assert "Traceback" not in out.stderr
 
 
 def test_both_webhook_sources_set_is_named() -> None:
@@ -165,3 +192,12 @@ def test_make_run_in_a_fresh_clone_needs_only_python(tmp_path: Path) -> None:
     assert "https://app.slack.com/block-kit-builder/#" in result.stdout
     assert "pip install" not in result.stdout + result.stderr
     assert not (clone / ".venv").exists(), "make run created a virtualenv"
+
+
+def test_a_mistyped_timezone_is_delivered_with_the_note_in_the_preview() -> None:
+    out = run(TIMEZONE="Asia/Seol")
+    assert out.returncode == 0, out.stderr
+    preview = out.stdout.split("── JSON payload ──", 1)[0]
+    assert "┃ Time: 2024-05-14 07:21:04 UTC" in preview
+    assert "TIMEZONE='Asia/Seol' is not a known IANA time zone name" in preview
+    assert '"outcome": "delivered"' in out.stderr

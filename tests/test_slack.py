@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import time
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from pytest_httpserver import HTTPServer
 
+import slack
 from slack import Delivery, RetryPolicy, post_to_slack, redact, webhook_url_problem
 from support.fake_slack import FakeSlack, Response
+from support.loopback_tls import client_context, make_certificate, server_context
 from support.trickle_server import TrickleServer
 
 PATH = "/services/T000/B000/slack-secret-token"
@@ -368,3 +372,43 @@ def test_a_dns_lookup_that_hangs_is_cut_at_the_attempt_deadline(
     assert (delivery.delivered, delivery.outcome) == (False, "retries_exhausted")
     assert "DNS lookup did not finish" in (delivery.error or "")
     assert "dns-secret-token" not in (delivery.error or "")
+
+
+@pytest.fixture
+def trusted_tls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ssl.SSLContext:
+    """A server context for 127.0.0.1, and the client side of slack.py trusting it."""
+    cert, key = make_certificate(tmp_path)
+    client = client_context(cert)
+    client.sslsocket_class = slack._deadline_socket_classes()[1]
+    monkeypatch.setattr(slack, "_ssl_context", client)
+    return server_context(cert, key)
+
+
+def test_https_goes_through_the_deadline_bound_tls_socket(trusted_tls: ssl.SSLContext) -> None:
+    with TrickleServer(lines=0, tls=trusted_tls) as server:
+        url = server.url
+        delivery = post_to_slack(url, PAYLOAD, policy=RetryPolicy(max_attempts=1))
+    assert url.startswith("https://")
+    assert (delivery.delivered, delivery.status) == (True, 200)
+    assert server.requests == 1
+
+
+def test_a_trickling_https_response_is_cut_at_the_attempt_deadline(
+    trusted_tls: ssl.SSLContext,
+) -> None:
+    policy = RetryPolicy(max_attempts=1, request_timeout=1.5)
+    with TrickleServer(interval=0.4, lines=12, tls=trusted_tls) as server:
+        started = time.monotonic()
+        delivery = post_to_slack(server.url, PAYLOAD, policy=policy)
+        elapsed = time.monotonic() - started
+    assert elapsed < 1.5 + 0.4, elapsed
+    assert (delivery.delivered, delivery.outcome) == (False, "retries_exhausted")
+    assert "timed out" in (delivery.error or "")
+
+
+def test_an_untrusted_certificate_is_a_failure(tmp_path: Path) -> None:
+    cert, key = make_certificate(tmp_path)
+    with TrickleServer(lines=0, tls=server_context(cert, key)) as server:
+        delivery = post_to_slack(server.url, PAYLOAD, policy=RetryPolicy(max_attempts=1))
+    assert not delivery.delivered
+    assert "CERTIFICATE_VERIFY_FAILED" in (delivery.error or "")

@@ -49,8 +49,12 @@ HANDLER_ENV_KEYS = (
     "TIMEZONE",
     "MESSAGE_LANGUAGE",
     "LOG_LEVEL",
+    "DIGEST_THRESHOLD",
+    "SLACK_MESSAGE_INTERVAL_SECONDS",
 )
-TERRAFORM_TIMEOUT = 300.0
+# A guard against a provider that retries a moto gap forever, not a speed limit: on a busy 2-core
+# machine an apply of the SNS examples (four SQS waits of ~25 s each) took over 300 s.
+TERRAFORM_TIMEOUT = 600.0
 
 
 # -- phase timings (reported at the end of the run, never asserted) ------------------------------

@@ -2,7 +2,8 @@
 code turns a CloudWatch alarm into the Slack message, and destroy leaves nothing behind.
 
 moto runs no alarm actions and no Lambda code, so the test plays CloudWatch (the state change
-message, from describe_alarms of the deployed alarm) and Lambda (the deployed zip, imported from
+message, from describe_alarms of the deployed alarm, published to the deployed topic) and Lambda
+(its SQS poller, support/sqs_poller.py, on the deployed inbox; the deployed zip, imported from
 moto's copy, with the function's deployed environment)."""
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from e2e.harness import (
     timed,
 )
 
-from support import cloudwatch
+from support import cloudwatch, sqs_poller
 from support.fake_slack import FakeSlack
 from support.terraform import REPO_ROOT
 
@@ -38,6 +39,13 @@ ALL_EXAMPLES = tuple(EXAMPLE_NAMES)
 SNS_EXAMPLES = ("ec2-cpu-alarm", "new-ec2-instance")
 STATE_COLOURS = {"ALARM": "#E01E5A", "OK": "#2EB67D"}
 STATE_EMOJI = {"ALARM": ":rotating_light:", "OK": ":white_check_mark:"}
+# The module's defaults for the inbox and its event source mapping.
+INBOX_BATCH_SIZE = 1000
+GROUP_WAIT_SECONDS = 20
+LAMBDA_TIMEOUT = 30
+INBOX_MAX_RECEIVE_COUNT = 5
+# The handler's default: a batch of more alarms than this becomes digest message(s).
+DIGEST_THRESHOLD = 3
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -93,6 +101,24 @@ def _queue_arn(stack: Stack, deployment: Deployment) -> str:
     )
 
 
+def _inbox(stack: Stack, deployment: Deployment) -> tuple[str, dict[str, str]]:
+    """The deployed inbox's URL and attributes (found by its name, <name>-inbox)."""
+    sqs = stack.client("sqs")
+    url = sqs.get_queue_url(QueueName=f"{deployment.name}-inbox")["QueueUrl"]
+    return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+
+
+def _depth(stack: Stack, queue_url: str) -> int:
+    """Messages in the queue, visible or in flight."""
+    attributes = stack.client("sqs").get_queue_attributes(
+        QueueUrl=queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(
+        attributes["ApproximateNumberOfMessagesNotVisible"]
+    )
+
+
 def _slack_text(payload: dict[str, Any]) -> str:
     """Every string of the payload, for content checks independent of the block layout."""
     return json.dumps(payload, ensure_ascii=False)
@@ -141,35 +167,49 @@ def _change_state(stack: Stack, alarm_name: str, new_state: str) -> tuple[dict, 
     return before, stack.alarm(alarm_name)
 
 
-def _fire_through_sns(
+def _publish_state_change(
     stack: Stack, deployment: Deployment, alarm_name: str, new_state: str
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> dict[str, Any]:
     """Play CloudWatch: change the alarm's state and publish its notification to the deployed
-    topic; a queue of the test's own captures the envelope, which becomes the Lambda event.
-    Returns (the alarm message, the SNS Lambda event)."""
+    topic (the alarm's own action). Returns the alarm message."""
     topic_arn = deployment.output("sns_topic_arn")
-    sns = stack.client("sns")
-    capture = stack.capture_queue(topic_arn)
     before, after = _change_state(stack, alarm_name, new_state)
     assert after["StateValue"] == new_state
     # The alarm itself names the topic as the action CloudWatch would take.
     assert topic_arn in after[{"ALARM": "AlarmActions", "OK": "OKActions"}[new_state]]
     message = cloudwatch.alarm_state_change_message(after, old_state=before["StateValue"])
-    body = json.dumps(message)
-    sns.publish(TopicArn=topic_arn, Subject=cloudwatch.sns_subject(message), Message=body)
-    envelope = stack.receive_one(capture)
-    assert envelope["Type"] == "Notification"
-    assert envelope["TopicArn"] == topic_arn
-    assert envelope["Message"] == body
-    assert envelope["Subject"] == f'{new_state}: "{alarm_name}" in Asia Pacific (Seoul)'
-    assert envelope["Timestamp"].endswith("Z")
-    lambda_subscription = next(
-        s["SubscriptionArn"]
-        for s in sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]
-        if s["Protocol"] == "lambda"
+    stack.client("sns").publish(
+        TopicArn=topic_arn, Subject=cloudwatch.sns_subject(message), Message=json.dumps(message)
     )
-    event = cloudwatch.sns_lambda_event(envelope, subscription_arn=lambda_subscription)
-    return message, event
+    return message
+
+
+def _poll_inbox(
+    stack: Stack,
+    deployment: Deployment,
+    monkeypatch: pytest.MonkeyPatch,
+    overrides: dict[str, str],
+) -> list[sqs_poller.PollResult]:
+    """Play Lambda's poller on the deployed inbox until it is empty, invoking the deployed
+    handler with each batch (the mapping's batch size)."""
+    inbox_url, _ = _inbox(stack, deployment)
+    return sqs_poller.poll_until_empty(
+        stack.client("sqs"),
+        inbox_url,
+        lambda event: stack.invoke(deployment, event, monkeypatch=monkeypatch, overrides=overrides),
+        batch_size=INBOX_BATCH_SIZE,
+    )
+
+
+def _mappings_of(stack: Stack, deployment: Deployment) -> list[dict[str, Any]]:
+    """Every event source mapping that invokes the deployment's function."""
+    function_arn = deployment.output("lambda_function_arn")
+    mappings = stack.client("lambda").list_event_source_mappings()["EventSourceMappings"]
+    return [m for m in mappings if m["FunctionArn"] == function_arn]
+
+
+def _envelope(record: dict[str, Any]) -> dict[str, Any]:
+    return dict(json.loads(record["body"]))
 
 
 # -- apply and plan --------------------------------------------------------------------------
@@ -185,21 +225,59 @@ def test_plan_right_after_apply_shows_no_changes(stack: Stack, example: str) -> 
 
 
 @pytest.mark.parametrize("example", SNS_EXAMPLES)
-def test_topic_is_subscribed_by_the_function_and_may_invoke_it(stack: Stack, example: str) -> None:
+def test_topic_delivers_to_the_inbox_and_never_invokes_the_function(
+    stack: Stack, example: str
+) -> None:
     deployment = stack[example]
     topic_arn = deployment.output("sns_topic_arn")
-    function_arn = deployment.output("lambda_function_arn")
-    subscriptions = stack.client("sns").list_subscriptions_by_topic(TopicArn=topic_arn)[
-        "Subscriptions"
-    ]
-    lambda_endpoints = [s["Endpoint"] for s in subscriptions if s["Protocol"] == "lambda"]
-    assert lambda_endpoints == [function_arn]
+    _, inbox = _inbox(stack, deployment)
+    sns = stack.client("sns")
+    subscriptions = sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]
+    assert [(s["Protocol"], s["Endpoint"]) for s in subscriptions] == [("sqs", inbox["QueueArn"])]
+    attributes = sns.get_subscription_attributes(
+        SubscriptionArn=subscriptions[0]["SubscriptionArn"]
+    )["Attributes"]
+    assert attributes.get("RawMessageDelivery", "false") == "false"
+    # No resource policy at all: nothing but the event source mapping invokes the function.
+    with pytest.raises(stack.client("lambda").exceptions.ResourceNotFoundException):
+        _function_policy(stack, deployment)
 
-    statements = _function_policy(stack, deployment)
-    sns_grants = [s for s in statements if s["Principal"] == {"Service": "sns.amazonaws.com"}]
-    assert len(sns_grants) == 1
-    assert sns_grants[0]["Action"] == "lambda:InvokeFunction"
-    assert sns_grants[0]["Condition"]["ArnLike"]["AWS:SourceArn"] == topic_arn
+
+@pytest.mark.parametrize("example", SNS_EXAMPLES)
+def test_inbox_is_encrypted_redrives_to_the_failure_queue_and_admits_only_the_topic(
+    stack: Stack, example: str
+) -> None:
+    deployment = stack[example]
+    _, inbox = _inbox(stack, deployment)
+    assert inbox["SqsManagedSseEnabled"] == "true"
+    assert int(inbox["VisibilityTimeout"]) == 6 * LAMBDA_TIMEOUT + GROUP_WAIT_SECONDS
+    assert json.loads(inbox["RedrivePolicy"]) == {
+        "deadLetterTargetArn": _queue_arn(stack, deployment),
+        "maxReceiveCount": INBOX_MAX_RECEIVE_COUNT,
+    }
+    [statement] = _statements(inbox["Policy"])
+    assert statement["Effect"] == "Allow"
+    assert statement["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert _as_list(statement["Action"]) == ["sqs:SendMessage"]
+    assert _as_list(statement["Resource"]) == [inbox["QueueArn"]]
+    assert statement["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": deployment.output("sns_topic_arn")}
+    }
+
+
+@pytest.mark.parametrize("example", SNS_EXAMPLES)
+def test_inbox_feeds_the_function_in_batches_with_partial_failure_reporting(
+    stack: Stack, example: str
+) -> None:
+    deployment = stack[example]
+    _, inbox = _inbox(stack, deployment)
+    [mapping] = _mappings_of(stack, deployment)
+    assert mapping["EventSourceArn"] == inbox["QueueArn"]
+    assert mapping["BatchSize"] == INBOX_BATCH_SIZE
+    assert mapping["MaximumBatchingWindowInSeconds"] == GROUP_WAIT_SECONDS
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 2}
+    assert mapping["State"] == "Enabled"
 
 
 @pytest.mark.parametrize("example", SNS_EXAMPLES)
@@ -242,6 +320,10 @@ def test_direct_mode_alarms_invoke_the_function_and_there_is_no_topic(stack: Sta
     topics = stack.client("sns").list_topics()["Topics"]
     assert not [t for t in topics if t["TopicArn"].split(":")[-1].startswith(deployment.name)]
     assert "sns_topic_arn" not in deployment.outputs
+    # One invocation per alarm: no inbox, no event source mapping.
+    queues = stack.client("sqs").list_queues(QueueNamePrefix=deployment.name).get("QueueUrls", [])
+    assert [url.rsplit("/", 1)[-1] for url in queues] == [f"{deployment.name}-failures"]
+    assert _mappings_of(stack, deployment) == []
     alb = stack.alarm(expected["alb-target-5xx"])
     assert alb["Dimensions"] == [{"Name": "LoadBalancer", "Value": LOAD_BALANCER}]
 
@@ -292,6 +374,8 @@ def test_role_policies_are_scoped_to_the_module_own_arns(stack: Stack, example: 
     }
     if example == "direct-to-lambda":
         own.add(f"arn:aws:ssm:{REGION}:{account}:parameter{SSM_PARAMETER}")
+    else:
+        own.add(_inbox(stack, deployment)[1]["QueueArn"])
 
     assert iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"] == []
     trust = _statements(iam.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"])
@@ -370,16 +454,22 @@ def test_cpu_alarm_via_sns_reaches_slack_in_korean_with_seoul_time(
     new_state, script, requests = slack_round
     deployment = stack["ec2-cpu-alarm"]
     alarm_name = deployment.output("alarm_names")["ec2/web/cpu"]
-    with timed(f"ec2-cpu-alarm: SNS chain, {new_state} with Slack answering {script}"):
-        message, event = _fire_through_sns(stack, deployment, alarm_name, new_state)
+    with timed(f"ec2-cpu-alarm: SNS -> inbox chain, {new_state} with Slack answering {script}"):
+        message = _publish_state_change(stack, deployment, alarm_name, new_state)
         fake_slack.script(script)
-        summary = stack.invoke(
-            deployment,
-            event,
-            monkeypatch=monkeypatch,
-            overrides={"SLACK_WEBHOOK_URL": fake_slack.url},
-        )
-    assert summary == {"records": 1, "delivered": 1, "failed": 0}
+        [poll] = _poll_inbox(stack, deployment, monkeypatch, {"SLACK_WEBHOOK_URL": fake_slack.url})
+    # The inbox held SNS's envelope (raw delivery off), handed over as Lambda's SQS record.
+    [record] = poll.event["Records"]
+    assert record["eventSource"] == "aws:sqs"
+    assert record["eventSourceARN"] == _inbox(stack, deployment)[1]["QueueArn"]
+    envelope = _envelope(record)
+    assert envelope["Type"] == "Notification"
+    assert envelope["TopicArn"] == deployment.output("sns_topic_arn")
+    assert json.loads(envelope["Message"]) == message
+    assert envelope["Subject"] == f'{new_state}: "{alarm_name}" in Asia Pacific (Seoul)'
+    assert envelope["Timestamp"].endswith("Z")
+    assert poll.response == {"batchItemFailures": []}
+    assert poll.deleted == poll.received
     payloads = fake_slack.requests
     assert len(payloads) == requests
     assert all(p == payloads[0] for p in payloads), "a retry must resend the same message"
@@ -404,15 +494,11 @@ def test_new_instance_alarm_via_sns_reaches_slack_in_english_with_utc(
 ) -> None:
     deployment = stack["new-ec2-instance"]
     alarm_name = deployment.output("web_alarm_names")["status-check"]
-    with timed("new-ec2-instance: SNS chain"):
-        message, event = _fire_through_sns(stack, deployment, alarm_name, "ALARM")
-        summary = stack.invoke(
-            deployment,
-            event,
-            monkeypatch=monkeypatch,
-            overrides={"SLACK_WEBHOOK_URL": fake_slack.url},
-        )
-    assert summary == {"records": 1, "delivered": 1, "failed": 0}
+    with timed("new-ec2-instance: SNS -> inbox chain"):
+        message = _publish_state_change(stack, deployment, alarm_name, "ALARM")
+        [poll] = _poll_inbox(stack, deployment, monkeypatch, {"SLACK_WEBHOOK_URL": fake_slack.url})
+    assert poll.response == {"batchItemFailures": []}
+    assert len(poll.deleted) == 1
     [payload] = fake_slack.requests
     text = _slack_text(payload)
     assert _header(payload) == f":rotating_light: ALARM: {alarm_name}"
@@ -422,6 +508,108 @@ def test_new_instance_alarm_via_sns_reaches_slack_in_english_with_utc(
     assert _local_time(message["StateChangeTime"], "UTC") in text
     assert f"InstanceId={deployment.output('web_instance_id')}" in text
     assert "StatusCheckFailed" in text
+
+
+def _storm_messages(stack: Stack, deployment: Deployment, count: int) -> list[dict[str, Any]]:
+    """`count` alarm notifications of this account: the deployed status-check alarm's, renamed
+    <alarm>-storm-NN (CloudWatch sends one per alarm when a zone goes down)."""
+    alarm_name = deployment.output("web_alarm_names")["status-check"]
+    _, described = _change_state(stack, alarm_name, "ALARM")
+    messages = []
+    for index in range(count):
+        name = f"{alarm_name}-storm-{index:02d}"
+        alarm = {**described, "AlarmName": name}
+        alarm["AlarmArn"] = described["AlarmArn"].rsplit(":", 1)[0] + f":{name}"
+        messages.append(cloudwatch.alarm_state_change_message(alarm, old_state="OK"))
+    return messages
+
+
+def test_an_alarm_storm_reaches_slack_as_a_digest_through_the_inbox(
+    stack: Stack, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deployment = stack["new-ec2-instance"]
+    topic_arn = deployment.output("sns_topic_arn")
+    inbox_url, _ = _inbox(stack, deployment)
+    count = DIGEST_THRESHOLD * 4
+    messages = _storm_messages(stack, deployment, count)
+    with timed(f"new-ec2-instance: storm of {count} alarms through the inbox"):
+        for message in messages:
+            stack.client("sns").publish(
+                TopicArn=topic_arn,
+                Subject=cloudwatch.sns_subject(message),
+                Message=json.dumps(message),
+            )
+        # SNS delivered every notification to the inbox, where they wait for the poller.
+        assert _depth(stack, inbox_url) == count
+        polls = _poll_inbox(stack, deployment, monkeypatch, {"SLACK_WEBHOOK_URL": fake_slack.url})
+
+    [poll] = polls  # one batch: the whole storm fits the mapping's batch size
+    assert len(poll.received) == count
+    assert sorted(
+        json.loads(_envelope(r)["Message"])["AlarmName"] for r in poll.event["Records"]
+    ) == (sorted(m["AlarmName"] for m in messages))
+    assert poll.response == {"batchItemFailures": []}
+    assert sorted(poll.deleted) == sorted(poll.received)
+    assert _depth(stack, inbox_url) == 0
+    # A digest, not one message per alarm; it names every alarm.
+    payloads = fake_slack.requests
+    assert 1 <= len(payloads) < count
+    assert f"{count} alarms changed state" in payloads[0]["text"]
+    text = "".join(_slack_text(p) for p in payloads)
+    for message in messages:
+        assert message["AlarmName"] in text
+
+
+def test_undelivered_alarm_goes_to_the_failure_queue_and_is_replayed_by_a_move_task(
+    stack: Stack, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deployment = stack["new-ec2-instance"]
+    inbox_url, inbox = _inbox(stack, deployment)
+    failure_url = deployment.output("failure_queue_url")
+    failure_arn = _queue_arn(stack, deployment)
+    sqs = stack.client("sqs")
+    alarm_name = deployment.output("web_alarm_names")["cpu"]
+    overrides = {"SLACK_WEBHOOK_URL": fake_slack.url}
+    # Slack refuses every message (a revoked webhook): permanent, so no retry in the handler.
+    fake_slack.script([(404, "no_service")] * (INBOX_MAX_RECEIVE_COUNT + 1))
+
+    with timed("new-ec2-instance: undelivered alarm to the failure queue and back"):
+        message = _publish_state_change(stack, deployment, alarm_name, "ALARM")
+        receives = 0
+        for _ in range(INBOX_MAX_RECEIVE_COUNT + 1):
+            [poll] = _poll_inbox(stack, deployment, monkeypatch, overrides) or [None]
+            if poll is None:
+                break  # SQS moved it to the dead-letter queue instead of handing it out again
+            receives += 1
+            # Reported as failed, so not deleted: it stays in flight in the inbox ...
+            assert poll.response == {"batchItemFailures": [{"itemIdentifier": poll.received[0]}]}
+            assert poll.deleted == ()
+            assert _depth(stack, inbox_url) == 1
+            # ... until its visibility timeout ends (cut short here).
+            [record] = poll.event["Records"]
+            sqs.change_message_visibility(
+                QueueUrl=inbox_url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=0
+            )
+        assert receives == INBOX_MAX_RECEIVE_COUNT
+        assert _depth(stack, inbox_url) == 0
+        assert _depth(stack, failure_url) == 1
+        assert len(fake_slack.requests) == INBOX_MAX_RECEIVE_COUNT
+
+        # The README's replay: SQS's dead-letter redrive back to the inbox, then Slack is back.
+        handle = sqs.start_message_move_task(SourceArn=failure_arn)["TaskHandle"]
+        [task] = sqs.list_message_move_tasks(SourceArn=failure_arn)["Results"]
+        assert (task["TaskHandle"], task["Status"]) == (handle, "COMPLETED")
+        assert task["DestinationArn"] == inbox["QueueArn"]
+        assert task["ApproximateNumberOfMessagesMoved"] == 1
+        assert (_depth(stack, failure_url), _depth(stack, inbox_url)) == (0, 1)
+        fake_slack.reset()
+        [poll] = _poll_inbox(stack, deployment, monkeypatch, overrides)
+
+    assert poll.response == {"batchItemFailures": []}
+    assert json.loads(_envelope(poll.event["Records"][0])["Message"]) == message
+    assert (_depth(stack, failure_url), _depth(stack, inbox_url)) == (0, 0)
+    [payload] = fake_slack.requests
+    assert _header(payload) == f":rotating_light: ALARM: {alarm_name}"
 
 
 def test_direct_alarm_reaches_slack_with_the_webhook_from_ssm(

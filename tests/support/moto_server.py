@@ -92,13 +92,16 @@ def _widget_size(metric_widget: object) -> tuple[int, int]:
 def fill_moto_gaps() -> None:
     """Implement, inside the server process, moto API calls the examples need that moto 5.2
     leaves as NotImplementedError (answered as HTTP 500, which the aws provider retries for
-    minutes): EC2 MonitorInstances / UnmonitorInstances, called for `monitoring = true`, and
+    minutes): EC2 MonitorInstances / UnmonitorInstances, called for `monitoring = true`;
     CloudWatch GetMetricWidgetImage (a blank PNG of the widget's size; a widget that is not a
-    JSON object with metrics gets InvalidParameterInput, as from CloudWatch)."""
+    JSON object with metrics gets InvalidParameterInput, as from CloudWatch); and make SQS
+    behave as the tests need it (see _fill_sqs_gaps)."""
     from moto.cloudwatch.exceptions import DashboardInvalidInputError  # noqa: PLC0415
     from moto.cloudwatch.responses import CloudWatchResponse  # noqa: PLC0415
     from moto.core.responses import ActionResult  # noqa: PLC0415 - server process only
     from moto.ec2.responses.monitoring import Monitoring  # noqa: PLC0415
+
+    _fill_sqs_gaps()
 
     def set_monitoring(response: Any, state: str) -> ActionResult:
         response.error_on_dryrun()
@@ -119,6 +122,104 @@ def fill_moto_gaps() -> None:
         return ActionResult({"MetricWidgetImage": tiny_png(width, height)})
 
     CloudWatchResponse.get_metric_widget_image = get_metric_widget_image  # type: ignore[attr-defined]
+
+
+def _fill_sqs_gaps() -> None:
+    """SQS inside the server process:
+    - SendMessage to a queue with a Lambda event source mapping no longer invokes the function
+      on the spot (moto does that, and without Docker deletes the messages as if processed):
+      Lambda polls, and the tests play the poller (support/sqs_poller.py);
+    - StartMessageMoveTask / ListMessageMoveTasks (dead-letter queue redrive), which moto 5.2
+      lacks: the move runs at once and is listed as COMPLETED;
+    - RedrivePolicy is returned as compact JSON, as AWS returns it (moto's `json.dumps` spacing
+      shows up as a change in every plan after apply)."""
+    import base64 as b64  # noqa: PLC0415
+    import json as js  # noqa: PLC0415
+    import time as clock  # noqa: PLC0415
+    import uuid  # noqa: PLC0415
+
+    from moto.core.responses import ActionResult  # noqa: PLC0415
+    from moto.sqs.exceptions import InvalidParameterValue  # noqa: PLC0415
+    from moto.sqs.models import Queue, sqs_backends  # noqa: PLC0415
+    from moto.sqs.responses import SQSResponse  # noqa: PLC0415
+
+    add_message = Queue.add_message
+    queue_attributes = Queue.attributes.fget  # type: ignore[attr-defined]
+
+    def attributes_as_aws_returns_them(self: Any) -> dict[str, Any]:
+        result = dict(queue_attributes(self))
+        if self.redrive_policy:
+            result["RedrivePolicy"] = js.dumps(self.redrive_policy, separators=(",", ":"))
+        return result
+
+    def add_message_for_the_poller(self: Any, message: Any) -> None:
+        if self.fifo_queue:  # FIFO deduplication lives in moto's own add_message
+            add_message(self, message)
+            return
+        with self._messages_lock:
+            self._messages.append(message)
+            self._messages_lock.notify_all()
+
+    def queue_by_arn(arn: str | None) -> Any:
+        parts = (arn or "").split(":")
+        if len(parts) != 6 or parts[2] != "sqs":
+            raise InvalidParameterValue(f"Value {arn} for parameter SourceArn is invalid.")
+        return sqs_backends[parts[4]][parts[3]].get_queue(parts[5])
+
+    tasks: list[dict[str, Any]] = []
+
+    def start_message_move_task(self: Any) -> ActionResult:
+        source = queue_by_arn(self._get_param("SourceArn"))
+        sources = [
+            queue
+            for queue in sqs_backends[source.account_id][source.region].queues.values()
+            if queue.dead_letter_queue is source
+        ]
+        if not sources:
+            raise InvalidParameterValue("Source queue must be configured as a Dead Letter Queue.")
+        destination_arn = self._get_param("DestinationArn")
+        if destination_arn:
+            destination = queue_by_arn(destination_arn)
+        elif len(sources) == 1:
+            destination = sources[0]
+        else:  # AWS remembers each message's source queue; moto does not
+            raise InvalidParameterValue("Several source queues: give DestinationArn.")
+        backend = sqs_backends[destination.account_id][destination.region]
+        moving = list(source.messages)  # visible ones: in-flight messages stay
+        for message in moving:
+            backend.send_message(
+                destination.name, message.body, message_attributes=message.message_attributes
+            )
+            with source._messages_lock:
+                source._messages.remove(message)
+        handle = b64.b64encode(
+            js.dumps({"taskId": str(uuid.uuid4()), "sourceArn": source.queue_arn}).encode()
+        ).decode()
+        task = {
+            "TaskHandle": handle,
+            "Status": "COMPLETED",
+            "SourceArn": source.queue_arn,
+            "DestinationArn": destination.queue_arn,
+            "ApproximateNumberOfMessagesMoved": len(moving),
+            "ApproximateNumberOfMessagesToMove": len(moving),
+            "StartedTimestamp": int(clock.time() * 1000),
+        }
+        rate = self._get_param("MaxNumberOfMessagesPerSecond")
+        if rate:
+            task["MaxNumberOfMessagesPerSecond"] = int(rate)
+        tasks.append(task)
+        return ActionResult({"TaskHandle": handle})
+
+    def list_message_move_tasks(self: Any) -> ActionResult:
+        source = queue_by_arn(self._get_param("SourceArn"))
+        limit = int(self._get_param("MaxResults") or 1)
+        own = [task for task in reversed(tasks) if task["SourceArn"] == source.queue_arn]
+        return ActionResult({"Results": own[:limit]})
+
+    Queue.add_message = add_message_for_the_poller  # type: ignore[method-assign]
+    Queue.attributes = property(attributes_as_aws_returns_them)  # type: ignore[assignment,method-assign]
+    SQSResponse.start_message_move_task = start_message_move_task  # type: ignore[attr-defined]
+    SQSResponse.list_message_move_tasks = list_message_move_tasks  # type: ignore[attr-defined]
 
 
 def _moto_command(fill_gaps: bool) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -12,18 +13,23 @@ from support.loopback_server import LoopbackServer
 class TrickleServer(LoopbackServer):
     """An HTTP server on 127.0.0.1 whose answer trickles in: each socket read succeeds well
     within any per-operation timeout, but the response never completes (until `lines` lines
-    were sent). Use as a context manager; `stop()` ends every trickle at once."""
+    were sent; lines=0 answers 200 "ok" at once). With `tls` (a server SSLContext) it speaks
+    https. Use as a context manager; `stop()` ends every trickle at once."""
 
-    def __init__(self, *, interval: float = 0.4, lines: int = 100) -> None:
+    def __init__(
+        self, *, interval: float = 0.4, lines: int = 100, tls: ssl.SSLContext | None = None
+    ) -> None:
         super().__init__(name="TrickleServer")
         self.interval = interval
         self.lines = lines
+        self.tls = tls
         self.stopping = threading.Event()
         self.requests = 0
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/services/T000/B000/trickle-secret-token"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self.port}/services/T000/B000/trickle-secret-token"
 
     def _on_stop(self) -> None:
         self.stopping.set()
@@ -52,4 +58,6 @@ class TrickleServer(LoopbackServer):
 
         server = ThreadingHTTPServer(address, Handler)
         server.daemon_threads = True
+        if self.tls is not None:
+            server.socket = self.tls.wrap_socket(server.socket, server_side=True)
         return server
