@@ -47,6 +47,11 @@ locals {
     startswith(var.slack_webhook_ssm_parameter_name, "arn:") ? var.slack_webhook_ssm_parameter_name :
     "arn:${local.partition}:ssm:${local.region}:${split(":", local.role_arn)[4]}:parameter/${trimprefix(var.slack_webhook_ssm_parameter_name, "/")}"
   )
+  bot_token_parameter_arn = (
+    var.slack_bot_token_ssm_parameter_name == null ? null :
+    startswith(var.slack_bot_token_ssm_parameter_name, "arn:") ? var.slack_bot_token_ssm_parameter_name :
+    "arn:${local.partition}:ssm:${local.region}:${split(":", local.role_arn)[4]}:parameter/${trimprefix(var.slack_bot_token_ssm_parameter_name, "/")}"
+  )
 }
 
 data "aws_iam_policy_document" "lambda" {
@@ -131,6 +136,73 @@ data "aws_iam_policy_document" "lambda" {
         variable = "kms:ViaService"
         values   = ["ssm.${local.region}.amazonaws.com"]
       }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.bot_token_parameter_arn == null ? [] : [local.bot_token_parameter_arn]
+    content {
+      sid       = "ReadBotTokenParameter"
+      effect    = "Allow"
+      actions   = ["ssm:GetParameter"]
+      resources = [statement.value]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.slack_bot_token_ssm_kms_key_arn == null ? [] : [var.slack_bot_token_ssm_kms_key_arn]
+    content {
+      sid       = "DecryptBotTokenParameter"
+      effect    = "Allow"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["ssm.${local.region}.amazonaws.com"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    # GetItem/PutItem/UpdateItem only: the handler never scans, queries or deletes (expired
+    # items go by TTL).
+    for_each = aws_dynamodb_table.state[*].arn
+    content {
+      sid       = "ReadWriteOwnStateTable"
+      effect    = "Allow"
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+      resources = [statement.value]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.app_mode && var.state_table_kms_key_arn != null ? [var.state_table_kms_key_arn] : []
+    content {
+      sid       = "UseStateTableKey"
+      effect    = "Allow"
+      actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+      resources = [statement.value]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["dynamodb.${local.region}.amazonaws.com"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    # Slack app mode metric graphs (graphs.tf). GetMetricWidgetImage supports no resource-level
+    # permissions: "*" is the only resource AWS accepts (checkov knows the action is not
+    # restrictable). It only reads metric data the account already has.
+    for_each = local.graphs ? ["graphs"] : []
+    content {
+      sid       = "DrawAlarmMetricGraphs"
+      effect    = "Allow"
+      actions   = ["cloudwatch:GetMetricWidgetImage"]
+      resources = ["*"]
     }
   }
 

@@ -14,12 +14,21 @@ locals {
   create_inbox = var.alarm_action_target == "sns"
 
   # Who may send to the inbox: one statement per sending service, each limited to its source
-  # ARNs. A later EventBridge rule adds { service = "events.amazonaws.com", source_arns = [...] }.
+  # ARNs: the topic, and the EventBridge rules of events.tf (capture, central bus).
   inbox_senders = merge(
     local.create_inbox && local.subscribe_to_topic ? {
       AlarmTopicDeliversToInbox = {
         service     = "sns.amazonaws.com"
         source_arns = [local.topic_arn]
+      }
+    } : {},
+    local.create_inbox && (var.capture_alarm_state_changes || local.use_central_event_bus) ? {
+      AlarmStateChangesToInbox = {
+        service = "events.amazonaws.com"
+        source_arns = concat(
+          aws_cloudwatch_event_rule.alarm_state_changes[*].arn,
+          aws_cloudwatch_event_rule.central_alarm_state_changes[*].arn,
+        )
       }
     } : {},
   )

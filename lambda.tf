@@ -58,6 +58,13 @@ resource "aws_lambda_function" "this" {
 
   tags = var.tags
 
+  lifecycle {
+    precondition {
+      condition     = local.slack_routes_json_length <= 3000
+      error_message = "The routes (slack_routes plus per-alarm slack_channel_id) take ${local.slack_routes_json_length} characters as JSON; the function's environment allows 4 KB in total: keep them under 3000 (use prefixes or regular expressions instead of many exact names)."
+    }
+  }
+
   # The log group (with its retention) must exist before the first invocation creates it
   # implicitly, and the role's policy before the function can write logs.
   depends_on = [

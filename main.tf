@@ -42,6 +42,16 @@ locals {
       LOG_LEVEL                      = var.lambda_log_level
       DIGEST_THRESHOLD               = tostring(var.digest_threshold)
       SLACK_MESSAGE_INTERVAL_SECONDS = tostring(var.slack_message_interval_seconds)
+      ACCOUNT_NAMES                  = length(var.account_names) == 0 ? null : jsonencode(var.account_names)
+      # Slack app mode only (slack_bot_token_ssm_parameter_name).
+      SLACK_BOT_TOKEN_SSM_PARAMETER = var.slack_bot_token_ssm_parameter_name
+      SLACK_CHANNEL_ID              = local.app_mode ? var.slack_channel_id : null
+      SLACK_ROUTES                  = local.app_mode ? local.slack_routes_json : null
+      SLACK_REPLY_BROADCAST         = local.app_mode ? tostring(var.slack_reply_broadcast) : null
+      SLACK_STATE_TABLE             = local.app_mode ? local.state_table_name : null
+      SLACK_STATE_TTL_DAYS          = local.app_mode ? tostring(var.state_table_ttl_days) : null
+      SLACK_GRAPHS                  = local.app_mode ? tostring(var.slack_graphs) : null
+      SLACK_GRAPH_WINDOW_MINUTES    = local.graphs ? tostring(var.slack_graph_window_minutes) : null
     } : key => value if value != null
   }
 }

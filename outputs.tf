@@ -92,3 +92,33 @@ output "lambda_role_policy_json" {
   description = "The permissions the function's role needs, as an IAM policy document: the module's inline policy, or, with create_role = false, what the existing role must allow."
   value       = data.aws_iam_policy_document.lambda.json
 }
+
+output "state_table_name" {
+  description = "Name of the DynamoDB table that keeps Slack app mode's state (each alarm's message, delivered records); null in webhook mode."
+  value       = one(aws_dynamodb_table.state[*].name)
+}
+
+output "state_table_arn" {
+  description = "ARN of the Slack app mode state table; null in webhook mode."
+  value       = one(aws_dynamodb_table.state[*].arn)
+}
+
+output "alarm_state_change_rule_arn" {
+  description = "ARN of the EventBridge rule that captures this account's and region's alarm state changes (capture_alarm_state_changes); null when off."
+  value       = one(aws_cloudwatch_event_rule.alarm_state_changes[*].arn)
+}
+
+output "central_event_bus_arn" {
+  description = "ARN of the central event bus (created or given) that other accounts and regions send alarm state changes to: the forwarders' central_event_bus_arn. Null when there is none."
+  value       = local.use_central_event_bus ? local.central_event_bus_arn : null
+}
+
+output "central_event_bus_name" {
+  description = "Name of the central event bus; null when there is none."
+  value       = local.central_event_bus_name
+}
+
+output "central_alarm_state_change_rule_arn" {
+  description = "ARN of the rule on the central bus that delivers forwarded alarm state changes to the inbox; null when there is no central bus."
+  value       = one(aws_cloudwatch_event_rule.central_alarm_state_changes[*].arn)
+}

@@ -57,8 +57,8 @@ variable "slack_webhook_ssm_parameter_name" {
 
   # Cross-variable rules (Terraform >= 1.9) fail at `terraform validate`, before any plan.
   validation {
-    condition     = (var.slack_webhook_ssm_parameter_name != null) != nonsensitive(var.slack_webhook_url != null)
-    error_message = "Set exactly one of slack_webhook_url and slack_webhook_ssm_parameter_name (the webhook URL, or the SSM parameter that holds it)."
+    condition     = length([for set in [var.slack_webhook_ssm_parameter_name != null, nonsensitive(var.slack_webhook_url != null), var.slack_bot_token_ssm_parameter_name != null] : set if set]) == 1
+    error_message = "Set exactly one of slack_webhook_url and slack_webhook_ssm_parameter_name (the webhook URL, or the SSM parameter that holds it), or, for Slack app mode, slack_bot_token_ssm_parameter_name."
   }
 }
 
@@ -184,6 +184,179 @@ variable "slack_message_interval_seconds" {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Slack app mode (bot token): several channels, messages resolved in place, threads
+# ---------------------------------------------------------------------------------------------
+
+variable "slack_bot_token_ssm_parameter_name" {
+  description = "Name (or ARN) of an SSM SecureString parameter holding a Slack app's Bot User OAuth Token (xoxb-...). Setting it switches to Slack app mode: routing to several channels, ALARM messages updated in place when resolved, follow-ups in threads, and a DynamoDB table for that state. The function reads the token at cold start; it never enters the environment or the Terraform state. Set exactly one of this, slack_webhook_url and slack_webhook_ssm_parameter_name."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.slack_bot_token_ssm_parameter_name == null || can(regex("^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/.+|/?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*)$", var.slack_bot_token_ssm_parameter_name))
+    error_message = "slack_bot_token_ssm_parameter_name must be a parameter name like /alarm-to-slack/bot-token or a parameter ARN."
+  }
+
+  validation {
+    condition     = var.slack_bot_token_ssm_parameter_name == null || !can(regex("[*?]", var.slack_bot_token_ssm_parameter_name))
+    error_message = "slack_bot_token_ssm_parameter_name must name exactly one parameter: IAM reads '*' and '?' as wildcards, so the grant would cover every match; not ${jsonencode(var.slack_bot_token_ssm_parameter_name)}."
+  }
+}
+
+variable "slack_bot_token_ssm_kms_key_arn" {
+  description = "ARN of the customer-managed KMS key that encrypts the bot-token parameter; the role gets kms:Decrypt on it (through SSM only). Null: the AWS-managed aws/ssm key, which needs no grant."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.slack_bot_token_ssm_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.slack_bot_token_ssm_kms_key_arn))
+    error_message = "slack_bot_token_ssm_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
+
+  validation {
+    condition     = var.slack_bot_token_ssm_kms_key_arn == null || !can(regex("[*?]", var.slack_bot_token_ssm_kms_key_arn))
+    error_message = "slack_bot_token_ssm_kms_key_arn must name exactly one KMS key: IAM reads '*' and '?' as wildcards, so the grant would cover every match; not ${jsonencode(var.slack_bot_token_ssm_kms_key_arn)}."
+  }
+
+  validation {
+    condition     = var.slack_bot_token_ssm_kms_key_arn == null || var.slack_bot_token_ssm_parameter_name != null
+    error_message = "slack_bot_token_ssm_kms_key_arn is only used with slack_bot_token_ssm_parameter_name: set the parameter name, or leave the key null."
+  }
+}
+
+variable "slack_channel_id" {
+  description = "Slack app mode: the channel (ID such as C0123456789, from the channel's details) for alarms that no route matches. Required in app mode."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.slack_channel_id == null || can(regex("^#?[A-Za-z0-9][A-Za-z0-9._-]{0,79}$", coalesce(var.slack_channel_id, "x")))
+    error_message = "slack_channel_id must be a Slack channel ID such as C0123456789."
+  }
+
+  validation {
+    condition     = (var.slack_channel_id != null) == (var.slack_bot_token_ssm_parameter_name != null)
+    error_message = "slack_channel_id goes with slack_bot_token_ssm_parameter_name: Slack app mode needs the default channel, and a webhook posts to its own channel (use slack_channel there)."
+  }
+}
+
+variable "slack_routes" {
+  description = <<-EOT
+    Slack app mode: ordered routing rules, first match wins; an alarm no rule matches goes to
+    slack_channel_id. Each rule names channel_id and any of: alarm_name_prefix,
+    alarm_name_regex (Python/RE2 common syntax, searched anywhere in the name), states
+    (["ALARM", "OK", "INSUFFICIENT_DATA"]), accounts (12-digit IDs), regions (e.g.
+    ["eu-west-1"]). Every field given must match. `alarms` / `ec2_instances` entries with a
+    slack_channel_id come first.
+  EOT
+  type = list(object({
+    channel_id        = string
+    alarm_name_prefix = optional(string)
+    alarm_name_regex  = optional(string)
+    states            = optional(list(string))
+    accounts          = optional(list(string))
+    regions           = optional(list(string))
+  }))
+  default = []
+
+  validation {
+    condition     = alltrue([for route in var.slack_routes : can(regex("^#?[A-Za-z0-9][A-Za-z0-9._-]{0,79}$", route.channel_id))])
+    error_message = "slack_routes channel_id must be a Slack channel ID such as C0123456789 (offending routes: ${join(", ", [for index, route in var.slack_routes : tostring(index) if !can(regex("^#?[A-Za-z0-9][A-Za-z0-9._-]{0,79}$", route.channel_id))])})."
+  }
+
+  validation {
+    condition     = alltrue([for route in var.slack_routes : route.alarm_name_regex == null || can(regexall(coalesce(route.alarm_name_regex, "x"), ""))])
+    error_message = "slack_routes alarm_name_regex must be a valid regular expression (offending routes: ${join(", ", [for index, route in var.slack_routes : tostring(index) if route.alarm_name_regex != null && !can(regexall(coalesce(route.alarm_name_regex, "x"), ""))])})."
+  }
+
+  validation {
+    condition     = alltrue([for route in var.slack_routes : route.alarm_name_prefix == null || coalesce(route.alarm_name_prefix, "x") != ""])
+    error_message = "slack_routes alarm_name_prefix must not be empty: leave it out to match every name."
+  }
+
+  validation {
+    condition     = alltrue(flatten([for route in var.slack_routes : [for state in coalesce(route.states, ["OK"]) : contains(["ALARM", "OK", "INSUFFICIENT_DATA"], state)]]))
+    error_message = "slack_routes states may hold ALARM, OK and INSUFFICIENT_DATA only (offending routes: ${join(", ", [for index, route in var.slack_routes : tostring(index) if !alltrue([for state in coalesce(route.states, ["OK"]) : contains(["ALARM", "OK", "INSUFFICIENT_DATA"], state)])])})."
+  }
+
+  validation {
+    condition     = alltrue(flatten([for route in var.slack_routes : [for account in coalesce(route.accounts, ["000000000000"]) : can(regex("^[0-9]{12}$", account))]]))
+    error_message = "slack_routes accounts must be 12-digit AWS account IDs (offending routes: ${join(", ", [for index, route in var.slack_routes : tostring(index) if !alltrue([for account in coalesce(route.accounts, ["000000000000"]) : can(regex("^[0-9]{12}$", account))])])})."
+  }
+
+  validation {
+    condition     = alltrue(flatten([for route in var.slack_routes : [for region in coalesce(route.regions, ["us-east-1"]) : can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]+$", region))]]))
+    error_message = "slack_routes regions must be region codes such as eu-west-1 (offending routes: ${join(", ", [for index, route in var.slack_routes : tostring(index) if !alltrue([for region in coalesce(route.regions, ["us-east-1"]) : can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]+$", region))])])})."
+  }
+
+  validation {
+    condition     = length(var.slack_routes) == 0 || var.slack_bot_token_ssm_parameter_name != null
+    error_message = "slack_routes work in Slack app mode only (slack_bot_token_ssm_parameter_name): a webhook posts to its own channel."
+  }
+
+  validation {
+    condition     = alltrue([for route in var.slack_routes : route.states == null || length(coalesce(route.states, ["x"])) > 0])
+    error_message = "slack_routes states must not be an empty list: leave it out to match every state."
+  }
+}
+
+variable "slack_reply_broadcast" {
+  description = "Slack app mode: also show the OK reply (posted in the alarm's thread) in the channel (reply_broadcast)."
+  type        = bool
+  default     = false
+}
+
+variable "state_table_ttl_days" {
+  description = "Slack app mode: days the state table keeps an alarm's message (to update it and thread under it) and a delivered record's marker. An alarm still open after this long posts a new message on its next change."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.state_table_ttl_days >= 1 && var.state_table_ttl_days <= 3650 && floor(var.state_table_ttl_days) == var.state_table_ttl_days
+    error_message = "state_table_ttl_days must be a whole number of days between 1 and 3650."
+  }
+}
+
+variable "state_table_point_in_time_recovery" {
+  description = "Slack app mode: point-in-time recovery of the state table (continuous backups, 35 days)."
+  type        = bool
+  default     = true
+}
+
+variable "state_table_kms_key_arn" {
+  description = "Slack app mode: customer-managed KMS key ARN for the state table; the role may use it through DynamoDB only. Null: the AWS-managed aws/dynamodb key (the table is KMS-encrypted either way)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.state_table_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.state_table_kms_key_arn))
+    error_message = "state_table_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
+
+  validation {
+    condition     = var.state_table_kms_key_arn == null || !can(regex("[*?]", var.state_table_kms_key_arn))
+    error_message = "state_table_kms_key_arn must name exactly one KMS key: IAM reads '*' and '?' as wildcards, so the grant would cover every match; not ${jsonencode(var.state_table_kms_key_arn)}."
+  }
+}
+
+variable "slack_graphs" {
+  description = "Slack app mode: attach a graph of the alarm's metric (threshold line, state-change marker, the window before it) to every ALARM message, in its thread. Needs the app's files:write scope; gives the role cloudwatch:GetMetricWidgetImage, billed per metric drawn. Ignored in webhook mode, which cannot upload files."
+  type        = bool
+  default     = true
+}
+
+variable "slack_graph_window_minutes" {
+  description = "Slack app mode: how much time before the state change the graph shows, in minutes (widened to at least 10 periods of the alarm's metric)."
+  type        = number
+  default     = 180
+
+  validation {
+    condition     = var.slack_graph_window_minutes >= 10 && var.slack_graph_window_minutes <= 10080 && floor(var.slack_graph_window_minutes) == var.slack_graph_window_minutes
+    error_message = "slack_graph_window_minutes must be a whole number of minutes between 10 and 10080 (7 days)."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
 # SNS topic and alarm routing
 # ---------------------------------------------------------------------------------------------
 
@@ -268,7 +441,8 @@ variable "alarms" {
     (and OK / INSUFFICIENT_DATA per notify_on_*). Attributes: namespace, metric_name, threshold
     (required); dimensions ({}), statistic ("Average"), period (60 s), evaluation_periods (1),
     datapoints_to_alarm (null: all), comparison_operator ("GreaterThanOrEqualToThreshold"),
-    treat_missing_data ("missing"), description.
+    treat_missing_data ("missing"), description, slack_channel_id (Slack app mode: the channel
+    for this alarm, ahead of slack_routes).
   EOT
   type = map(object({
     namespace           = string
@@ -282,8 +456,19 @@ variable "alarms" {
     comparison_operator = optional(string, "GreaterThanOrEqualToThreshold")
     treat_missing_data  = optional(string, "missing")
     description         = optional(string)
+    slack_channel_id    = optional(string)
   }))
   default = {}
+
+  validation {
+    condition     = alltrue([for alarm in values(var.alarms) : alarm.slack_channel_id == null || can(regex("^#?[A-Za-z0-9][A-Za-z0-9._-]{0,79}$", alarm.slack_channel_id))])
+    error_message = "alarms slack_channel_id must be a Slack channel ID such as C0123456789 (offending: ${join(", ", [for key, alarm in var.alarms : key if alarm.slack_channel_id != null && !can(regex("^#?[A-Za-z0-9][A-Za-z0-9._-]{0,79}$", coalesce(alarm.slack_channel_id, "x")))])})."
+  }
+
+  validation {
+    condition     = var.slack_bot_token_ssm_parameter_name != null || alltrue([for alarm in values(var.alarms) : alarm.slack_channel_id == null])
+    error_message = "alarms slack_channel_id works in Slack app mode only (slack_bot_token_ssm_parameter_name); offending: ${join(", ", [for key, alarm in var.alarms : key if alarm.slack_channel_id != null])}."
+  }
 
   validation {
     condition     = alltrue([for key in keys(var.alarms) : can(regex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", key))])
@@ -327,7 +512,8 @@ variable "ec2_instances" {
     <name>/<key>/status-check (StatusCheckFailed Maximum >= 1 over status_check_period, 60 s,
     for status_check_evaluation_periods, 2; missing data counts as breaching, so a dead
     instance is reported). 60 s CPU periods need detailed monitoring on the instance.
-    enable_cpu_alarm / enable_status_check_alarm (true) switch either off.
+    enable_cpu_alarm / enable_status_check_alarm (true) switch either off. slack_channel_id
+    (Slack app mode): the channel for both alarms, ahead of slack_routes.
   EOT
   type = map(object({
     instance_id                     = string
@@ -338,8 +524,19 @@ variable "ec2_instances" {
     enable_status_check_alarm       = optional(bool, true)
     status_check_period             = optional(number, 60)
     status_check_evaluation_periods = optional(number, 2)
+    slack_channel_id                = optional(string)
   }))
   default = {}
+
+  validation {
+    condition     = alltrue([for instance in values(var.ec2_instances) : instance.slack_channel_id == null || can(regex("^#?[A-Za-z0-9][A-Za-z0-9._-]{0,79}$", instance.slack_channel_id))])
+    error_message = "ec2_instances slack_channel_id must be a Slack channel ID such as C0123456789 (offending: ${join(", ", [for key, instance in var.ec2_instances : key if instance.slack_channel_id != null && !can(regex("^#?[A-Za-z0-9][A-Za-z0-9._-]{0,79}$", coalesce(instance.slack_channel_id, "x")))])})."
+  }
+
+  validation {
+    condition     = var.slack_bot_token_ssm_parameter_name != null || alltrue([for instance in values(var.ec2_instances) : instance.slack_channel_id == null])
+    error_message = "ec2_instances slack_channel_id works in Slack app mode only (slack_bot_token_ssm_parameter_name); offending: ${join(", ", [for key, instance in var.ec2_instances : key if instance.slack_channel_id != null])}."
+  }
 
   validation {
     condition     = alltrue([for key in keys(var.ec2_instances) : can(regex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", key))])
@@ -690,5 +887,98 @@ variable "iam_role_permissions_boundary_arn" {
   validation {
     condition     = var.iam_role_permissions_boundary_arn == null || can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$", var.iam_role_permissions_boundary_arn))
     error_message = "iam_role_permissions_boundary_arn must be an IAM policy ARN (arn:aws:iam::<account>:policy/<name>)."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Capture: every alarm state change via EventBridge, also from other accounts and regions
+# ---------------------------------------------------------------------------------------------
+
+variable "capture_alarm_state_changes" {
+  description = "Also deliver alarms that do not notify the module: an EventBridge rule on this account's default bus sends every CloudWatch alarm state change of this account and region (filtered by the capture_* variables) to the inbox queue. The module's own alarms (<name>/...) are left out: they already arrive through the topic. Needs the inbox (alarm_action_target = \"sns\")."
+  type        = bool
+  default     = false
+}
+
+variable "capture_alarm_name_prefixes" {
+  description = "Capture (and accept on the central bus) only alarms whose name starts with one of these prefixes (EventBridge prefix matching on detail.alarmName). Empty: every alarm."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for prefix in var.capture_alarm_name_prefixes : length(prefix) > 0 && !strcontains(prefix, "*")])
+    error_message = "capture_alarm_name_prefixes entries must be non-empty literal prefixes (EventBridge prefix matching, no wildcards); offending: ${jsonencode([for prefix in var.capture_alarm_name_prefixes : prefix if length(prefix) == 0 || strcontains(prefix, "*")])}."
+  }
+}
+
+variable "capture_alarm_states" {
+  description = "Capture (and accept on the central bus) only changes into these states (detail.state.value): ALARM, OK, INSUFFICIENT_DATA. null (default): the states the module's own alarms notify, i.e. ALARM, plus OK per notify_on_ok and INSUFFICIENT_DATA per notify_on_insufficient_data."
+  type        = list(string)
+  default     = null
+
+  validation {
+    condition     = var.capture_alarm_states == null || (length(coalesce(var.capture_alarm_states, [])) > 0 && alltrue([for state in coalesce(var.capture_alarm_states, []) : contains(["ALARM", "OK", "INSUFFICIENT_DATA"], state)]))
+    error_message = "capture_alarm_states must be null or list at least one of ALARM, OK, INSUFFICIENT_DATA; got ${jsonencode(var.capture_alarm_states)}."
+  }
+}
+
+variable "capture_account_ids" {
+  description = "Capture (and accept on the central bus) only events of these 12-digit account IDs (the event's account field). Empty: every account that can reach the bus."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for account in var.capture_account_ids : can(regex("^[0-9]{12}$", account))])
+    error_message = "capture_account_ids must be 12-digit AWS account IDs; offending: ${jsonencode([for account in var.capture_account_ids : account if !can(regex("^[0-9]{12}$", account))])}."
+  }
+}
+
+variable "create_central_event_bus" {
+  description = "Create <name>-alarm-events, a custom event bus that other accounts (central_event_bus_organization_id and/or central_event_bus_account_ids) and other regions (modules/forwarder) send their alarm state changes to; a rule on it delivers them to the inbox queue. Needs the inbox (alarm_action_target = \"sns\")."
+  type        = bool
+  default     = false
+}
+
+variable "central_event_bus_arn" {
+  description = "ARN of an existing custom event bus of this account and region to take alarm state changes from (with create_central_event_bus = false): the module adds a rule on it that delivers to the inbox queue. Its policy is yours to manage: it must let the senders put events."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.central_event_bus_arn == null || can(regex("^arn:aws[a-z-]*:events:[a-z]{2}(-[a-z]+)+-[0-9]+:[0-9]{12}:event-bus/[A-Za-z0-9._-]{1,256}$", coalesce(var.central_event_bus_arn, "-")))
+    error_message = "central_event_bus_arn must be an event bus ARN (arn:aws:events:<region>:<12-digit account>:event-bus/<name>) without wildcards; got \"${var.central_event_bus_arn == null ? "" : var.central_event_bus_arn}\"."
+  }
+}
+
+variable "central_event_bus_organization_id" {
+  description = "AWS Organizations ID (o-xxxxxxxxxx) whose accounts may put events on the created central bus (condition aws:PrincipalOrgID)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.central_event_bus_organization_id == null || can(regex("^o-[a-z0-9]{10,32}$", coalesce(var.central_event_bus_organization_id, "-")))
+    error_message = "central_event_bus_organization_id must be an organization ID like o-a1b2c3d4e5 (\"o-\" and 10-32 lowercase letters or digits), without wildcards; got \"${var.central_event_bus_organization_id == null ? "" : var.central_event_bus_organization_id}\"."
+  }
+}
+
+variable "central_event_bus_account_ids" {
+  description = "12-digit IDs of accounts that may put events on the created central bus (each one a principal of the bus policy), besides or instead of an organization."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for account in var.central_event_bus_account_ids : can(regex("^[0-9]{12}$", account))])
+    error_message = "central_event_bus_account_ids must be 12-digit AWS account IDs, without wildcards; offending: ${jsonencode([for account in var.central_event_bus_account_ids : account if !can(regex("^[0-9]{12}$", account))])}."
+  }
+}
+
+variable "account_names" {
+  description = "Friendly names of AWS accounts, by 12-digit account ID (e.g. { \"111122223333\" = \"prod\" }): messages show \"prod (111122223333)\" instead of the bare ID."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for account, name in var.account_names : can(regex("^[0-9]{12}$", account)) && length(trimspace(name)) > 0])
+    error_message = "account_names keys must be 12-digit AWS account IDs and names non-empty; offending keys: ${jsonencode([for account, name in var.account_names : account if !can(regex("^[0-9]{12}$", account)) || length(trimspace(name)) == 0])}."
   }
 }

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import cold_start
+import graph_cost
 import machine
 import package_size
 import per_event
@@ -25,7 +26,7 @@ import storm
 from common import BUILD_DIR, EVENTS_DIR, REPO_ROOT, use_repo_paths
 from table import Row, render_markdown, render_text, verdict
 
-SECTIONS = ("cold", "parse", "e2e", "zip", "plan", "soak", "storm")
+SECTIONS = ("cold", "parse", "e2e", "zip", "plan", "soak", "storm", "graph")
 COLD_START_RATIO_TARGET = 1.3
 ZIP_TARGET_BYTES = 20_000
 RSS_TARGET_MIB = 128
@@ -236,6 +237,50 @@ class Bench:
             f" `handle_event` with a {soak.CLIENT_TIMEOUT} s client timeout and recorded (not"
             " slept) retry waits; raised events are invoked again as Lambda's async retries"
             " would, without the delay."
+        )
+
+    def graph(self) -> None:
+        use_repo_paths()
+        from graph import MAX_GRAPHS_PER_DIGEST  # noqa: PLC0415
+
+        cost = graph_cost.measure(runs=3 if self.quick else 9)
+        self.rows += [
+            Row(f"Graph widget JSON build: {shape}", f"{seconds * 1e6:.0f} µs/alarm")
+            for shape, seconds in cost.widget_build.items()
+        ]
+        for delay, seconds in cost.added.items():
+            self.rows.append(
+                Row(
+                    f"Graph added per alarm, widget call mocked at {delay * 1000:.0f} ms"
+                    " (render + 3 upload calls to local fake Web API)",
+                    f"{seconds * 1000:.0f} ms (ours: {(seconds - delay) * 1000:.0f} ms)",
+                )
+            )
+        worst = max(cost.added.values())
+        self.rows.append(
+            Row(
+                f"Storm digest: graphs for the first {MAX_GRAPHS_PER_DIGEST} alarms only, added",
+                f"<= {worst * MAX_GRAPHS_PER_DIGEST:.1f} s",
+            )
+        )
+        modules = graph_cost.webhook_path_modules()
+        loaded = [name for name, imported in modules.items() if imported]
+        self.rows.append(
+            Row(
+                "Webhook mode: graph / slack_files / boto3 imported by one alarm",
+                ", ".join(loaded) or "none",
+                "none",
+                verdict(not loaded),
+            )
+        )
+        self.notes.append(
+            "Graph cost: post_graph end to end (median of"
+            f" {cost.runs}) with GetMetricWidgetImage mocked by a sleep of"
+            f" {', '.join(f'{d * 1000:.0f}' for d in graph_cost.ASSUMED_RENDER_SECONDS)} ms"
+            " (an assumption: AWS publishes no latency figure) and a 30 KB image uploaded to the"
+            " fake Slack Web API on loopback (files.getUploadURLExternal, POST, "
+            "files.completeUploadExternal). Real Slack adds its own network time per call. The"
+            " graph runs after the alarm's text was posted, so it never delays the text."
         )
 
     def storm(self) -> None:

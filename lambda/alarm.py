@@ -353,8 +353,10 @@ def _from_alarm_data(
         previous_state=_text(previous.get("value")),
         reason=_text(state.get("reason")),
         timestamp=_text(state.get("timestamp")) or _text(time),
+        # The alarm's ARN says where it lives; an event's own account/region fields name who
+        # put it on the bus, which differs when a forwarder or another process re-puts it.
         region=parsed_arn.region if parsed_arn else _region_code(region),
-        account=_text(account) or (parsed_arn.account if parsed_arn else None),
+        account=parsed_arn.account if parsed_arn else _text(account),
         arn=arn_text,
         alarm_type=_alarm_type(alarm_rule, threshold_metric_id, metric_name, metrics),
         namespace=namespace,

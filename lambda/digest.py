@@ -17,6 +17,7 @@ from message import (
     HEADER_LIMIT,
     NEUTRAL_STYLE,
     STATE_STYLES,
+    account_label,
     apply_overrides,
     console_url,
     escape,
@@ -119,9 +120,11 @@ def _group_key(entry: Entry, *, by_place: bool, labels: dict[str, str]) -> tuple
     return (STATE_ORDER.get(state, 2), state, place, topic)
 
 
-def _heading(key: tuple[Any, ...], count: int) -> str:
+def _heading(key: tuple[Any, ...], count: int, settings: Settings) -> str:
     _, state, (account, region), topic = key
-    title = " · ".join(escape(p) for p in (state, account, region, topic) if p)
+    # "payments-prod (444455556666)" when ACCOUNT_NAMES names the account.
+    where = account_label(account or None, settings)
+    title = " · ".join(escape(p) for p in (state, where, region, topic) if p)
     return f"*{title}* ({count})"
 
 
@@ -249,7 +252,7 @@ def format_digest(entries: tuple[Entry, ...], settings: Settings) -> list[Messag
     for key in sorted(grouped, key=lambda k: (k[0], k[1], k[2], k[3])):
         members = sorted(grouped[key], key=lambda e: (e.alarm.name or "", e.alarm.arn or ""))
         lines = [(_line(e, settings, labels, with_date=with_date), e) for e in members]
-        groups.append((_heading(key, len(members)), lines))
+        groups.append((_heading(key, len(members), settings), lines))
 
     emoji, color = _emoji(entries)
     count = len(entries)

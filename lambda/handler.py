@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from delivery import Notifier
+    from state import StateStore
 
 logger = logging.getLogger("alarm_to_slack")
 
@@ -53,8 +54,9 @@ def get_settings() -> Settings:
 
 def reset_caches() -> None:
     """Forget settings and the SSM value, as a new container would (tests, local runs)."""
-    global _settings  # noqa: PLW0603
+    global _settings, _state_store  # noqa: PLW0603
     _settings = None
+    _state_store = None
     from settings import clear_ssm_cache  # noqa: PLC0415
 
     clear_ssm_cache()
@@ -151,15 +153,26 @@ def handle_event(
     policy: RetryPolicy = DEFAULT_POLICY,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    state: StateStore | None = None,
+    bot_token: str | None = None,
 ) -> dict[str, object]:
     """The handler with its dependencies explicit: settings, notifier (or webhook URL), retry
-    policy, sleep and clock."""
+    policy, sleep and clock; in Slack app mode the state store (else DynamoDB) and the bot
+    token (else read from SSM)."""
     logger.setLevel(settings.log_level)
     received = parse_records(event)
     if not received:
         _log(logging.INFO, message="empty event, nothing to send", outcome="noop")
         return {"records": 0, "delivered": 0, "failed": 0}
     deadline = deadline_from(context, clock)
+    if settings.app_mode:
+        results = _deliver_app_mode(
+            received, settings, deadline=deadline, state=state, bot_token=bot_token,
+            policy=policy, sleep=sleep, clock=clock,
+        )  # fmt: skip
+        for sent in results:
+            _log_sent(sent)
+        return report(received, results)
     notifications = plan_notifications(received, digest_threshold=settings.digest_threshold)
     parts = [
         (part, notification.destination)
@@ -174,6 +187,74 @@ def handle_event(
     for sent in results:
         _log_sent(sent)
     return report(received, results)
+
+
+_state_store: StateStore | None = None
+
+
+def _deliver_app_mode(
+    received: list[Received],
+    settings: Settings,
+    *,
+    deadline: float,
+    state: StateStore | None,
+    bot_token: str | None,
+    policy: RetryPolicy,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+) -> list[Sent]:
+    """Slack app mode: skip records delivered before, route, group, and post or update through
+    the Web API. Imported only here, so webhook mode's cold start does not change."""
+    global _state_store  # noqa: PLW0603 - one DynamoDB client per container
+    from routing import channel_for  # noqa: PLC0415
+    from settings import forget_ssm_value, resolve_bot_token  # noqa: PLC0415
+    from slack_api import SlackApi  # noqa: PLC0415
+    from slack_app import (  # noqa: PLC0415
+        SlackApp,
+        busy_results,
+        claim_records,
+        deliver_notifications,
+        finish_records,
+    )
+
+    if state is None:
+        if not settings.state_table:
+            raise ConfigError("SLACK_STATE_TABLE is required in Slack app mode")
+        if _state_store is None:
+            from state import DynamoStore  # noqa: PLC0415
+
+            _state_store = DynamoStore(settings.state_table, ttl_days=settings.state_ttl_days)
+        state = _state_store
+    token = bot_token or resolve_bot_token(settings)
+    api = SlackApi(token, base_url=settings.api_base_url, policy=policy, sleep=sleep, clock=clock)
+    app = SlackApp(
+        api,
+        state,
+        settings,
+        pacer=Pacer(settings.message_interval, sleep=sleep, clock=clock),
+        on_token_error=lambda: forget_ssm_value(settings.bot_token_ssm_parameter),
+    )
+    # A record is held for this invocation's lifetime: if it dies, a redelivery may try again.
+    fresh, busy = claim_records(received, state, lease_seconds=max(1.0, deadline - clock()) + 5)
+    default = settings.channel_id or ""
+    notifications = plan_notifications(
+        fresh,
+        digest_threshold=settings.digest_threshold,
+        destination=lambda alarm: channel_for(alarm, settings.routes, default),
+    )
+    graphs = None
+    if settings.graphs:
+        from graph import GraphCollector  # noqa: PLC0415 - app mode with graphs only
+
+        graphs = GraphCollector(app)
+    results = deliver_notifications(notifications, graphs or app, deadline=deadline)
+    finish_records(results, state)
+    if graphs is not None:
+        # After every text was posted and recorded: a graph never delays or fails an alert.
+        graphs.post(
+            tz=settings.tz, window_seconds=settings.graph_window_minutes * 60, deadline=deadline
+        )
+    return results + busy_results(busy)
 
 
 def lambda_handler(event: Any, context: Any) -> dict[str, object]:  # noqa: ANN401 - Lambda's API

@@ -270,6 +270,12 @@ def _metric_query_line(query: MetricQuery) -> str:
     return line
 
 
+def account_label(account: str | None, settings: Settings) -> str | None:
+    """How an account is shown: "prod (111122223333)" when ACCOUNT_NAMES names it, else its ID."""
+    name = dict(settings.account_names).get(account) if account else None
+    return f"{name} ({account})" if name else account
+
+
 # --- blocks -------------------------------------------------------------------------------
 
 
@@ -309,7 +315,7 @@ def _alarm_blocks(alarm: Alarm, settings: Settings, labels: dict[str, str]) -> l
         (labels["previous_state"], alarm.previous_state),
         (labels["time"], format_timestamp(alarm.timestamp, settings.tz)),
         (labels["region"], region),
-        (labels["account"], alarm.account),
+        (labels["account"], account_label(alarm.account, settings)),
         (labels["alarm_type"], ALARM_TYPES.get(alarm.alarm_type or "")),
     ]
     metric = " ".join(p for p in (alarm.namespace, alarm.metric_name) if p)

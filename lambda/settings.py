@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -16,13 +17,29 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from routing import Route
+
 LANGUAGES = ("en", "ko")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 URL_VARIABLE = "SLACK_WEBHOOK_URL"
 SSM_VARIABLE = "SLACK_WEBHOOK_SSM_PARAMETER"
 ALLOWED_HOSTS_VARIABLE = "SLACK_WEBHOOK_ALLOWED_HOSTS"
+# Slack app mode (bot token, Web API, state in DynamoDB).
+TOKEN_VARIABLE = "SLACK_BOT_TOKEN_SSM_PARAMETER"  # noqa: S105 - a variable name, not a token
+CHANNEL_ID_VARIABLE = "SLACK_CHANNEL_ID"
+ROUTES_VARIABLE = "SLACK_ROUTES"
+STATE_TABLE_VARIABLE = "SLACK_STATE_TABLE"
+API_URL_VARIABLE = "SLACK_API_BASE_URL"
+DEFAULT_API_BASE_URL = "https://slack.com/api/"
+GRAPHS_VARIABLE = "SLACK_GRAPHS"
+GRAPH_WINDOW_VARIABLE = "SLACK_GRAPH_WINDOW_MINUTES"
+DEFAULT_GRAPH_WINDOW_MINUTES = 180
+GRAPH_WINDOW_RANGE = (10, 10080)  # 10 minutes to 7 days
 
 logger = logging.getLogger("alarm_to_slack")
+
+ACCOUNT_NAMES_VARIABLE = "ACCOUNT_NAMES"
+_ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 
 
 class ConfigError(Exception):
@@ -39,6 +56,8 @@ class Settings:
     username: str | None = None
     icon_emoji: str | None = None
     alarm_mention: str | None = None
+    # ACCOUNT_NAMES as sorted (account ID, friendly name) pairs: a tuple keeps Settings hashable.
+    account_names: tuple[tuple[str, str], ...] = ()
     timezone: str = "UTC"
     tz: dt.tzinfo = field(default=dt.UTC, compare=False)
     language: str = "en"
@@ -50,6 +69,23 @@ class Settings:
     # Settings that were wrong and replaced by a default: shown in every message until fixed
     # and logged, because a display or tuning setting must never stop delivery.
     notes: tuple[str, ...] = ()
+    # Slack app mode: set when bot_token_ssm_parameter is.
+    bot_token_ssm_parameter: str | None = None
+    channel_id: str | None = None
+    routes: tuple[Route, ...] = ()
+    reply_broadcast: bool = False
+    state_table: str | None = None
+    state_ttl_days: int = 30
+    api_base_url: str = DEFAULT_API_BASE_URL
+    # Metric graphs in Slack app mode (graph.py): a display setting, so a bad value never
+    # stops delivery; it falls back to the default with a warning.
+    graphs: bool = False
+    graph_window_minutes: int = DEFAULT_GRAPH_WINDOW_MINUTES
+
+    @property
+    def app_mode(self) -> bool:
+        """True when posting with a bot token through the Web API (not a webhook)."""
+        return self.bot_token_ssm_parameter is not None
 
 
 def _get(environ: Mapping[str, str], name: str) -> str | None:
@@ -97,6 +133,45 @@ def resolve_timezone(name: str) -> dt.tzinfo:
     )
 
 
+def parse_account_names(raw: str | None, warnings: list[str]) -> tuple[tuple[str, str], ...]:
+    """ACCOUNT_NAMES: a JSON object of 12-digit account ID -> friendly name.
+
+    A display setting: a bad value never stops delivery. Unreadable JSON drops every name, a bad
+    entry drops that entry; each adds a warning that names what was wrong.
+    """
+    if raw is None:
+        return ()
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        warnings.append(
+            f"{ACCOUNT_NAMES_VARIABLE} is not valid JSON ({exc}); expected an object such as "
+            '{"111122223333": "prod"}; accounts are shown by ID'
+        )
+        return ()
+    if not isinstance(value, dict):
+        warnings.append(
+            f"{ACCOUNT_NAMES_VARIABLE} must be a JSON object of account ID -> name, not "
+            f"{type(value).__name__}; accounts are shown by ID"
+        )
+        return ()
+    pairs = []
+    for account, name in value.items():
+        if not _ACCOUNT_ID.match(account):
+            warnings.append(
+                f"{ACCOUNT_NAMES_VARIABLE}: key {account!r} is not a 12-digit AWS account ID; "
+                "ignored"
+            )
+        elif not isinstance(name, str) or not name.strip():
+            warnings.append(
+                f"{ACCOUNT_NAMES_VARIABLE}: the name of account {account} must be a non-empty "
+                f"string, not {name!r}; shown by ID"
+            )
+        else:
+            pairs.append((account, name.strip()))
+    return tuple(sorted(pairs))
+
+
 def load_settings(environ: Mapping[str, str]) -> Settings:
     """Read and validate the environment.
 
@@ -107,14 +182,21 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     """
     url = _get(environ, URL_VARIABLE)
     parameter = _get(environ, SSM_VARIABLE)
+    token_parameter = _get(environ, TOKEN_VARIABLE)
     if url and parameter:
         raise ConfigError(
             f"both {URL_VARIABLE} and {SSM_VARIABLE} are set; set exactly one of them"
         )
-    if not url and not parameter:
+    if token_parameter and (url or parameter):
+        raise ConfigError(
+            f"{TOKEN_VARIABLE} (Slack app mode) and a webhook ({URL_VARIABLE} or "
+            f"{SSM_VARIABLE}) are both set; set exactly one of them"
+        )
+    if not url and not parameter and not token_parameter:
         raise ConfigError(
             f"no Slack webhook configured: set {URL_VARIABLE} to the webhook URL or "
-            f"{SSM_VARIABLE} to the name of an SSM SecureString parameter that holds it"
+            f"{SSM_VARIABLE} to the name of an SSM SecureString parameter that holds it "
+            f"(or, for Slack app mode, {TOKEN_VARIABLE} to the parameter holding the bot token)"
         )
     allowed_hosts = frozenset(
         host.strip().lower()
@@ -145,6 +227,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         environ, "DIGEST_THRESHOLD", 3, bounds=(0, 1000), notes=notes, whole=True
     )
     interval = _number(environ, "SLACK_MESSAGE_INTERVAL_SECONDS", 1.0, bounds=(0, 60), notes=notes)
+    app = _app_settings(environ, notes) if token_parameter else {}
+    graphs = _graph_settings(environ, notes) if token_parameter else {}
+    account_names = parse_account_names(_get(environ, ACCOUNT_NAMES_VARIABLE), notes)
     try:
         tz = resolve_timezone(timezone)
     except ConfigError:
@@ -165,6 +250,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         username=_get(environ, "SLACK_USERNAME"),
         icon_emoji=_get(environ, "SLACK_ICON_EMOJI"),
         alarm_mention=_get(environ, "ALARM_MENTION"),
+        account_names=account_names,
         timezone=timezone,
         tz=tz,
         language=language,
@@ -173,7 +259,87 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         message_interval=interval,
         webhook_allowed_hosts=allowed_hosts,
         notes=tuple(notes),
+        bot_token_ssm_parameter=token_parameter,
+        **app,
+        **graphs,
     )
+
+
+def _graph_settings(environ: Mapping[str, str], notes: list[str]) -> dict[str, Any]:
+    """SLACK_GRAPHS and SLACK_GRAPH_WINDOW_MINUTES (app mode only). A display setting never
+    stops delivery: a bad value falls back (graphs off, the default window) with a note."""
+    enabled = (_get(environ, GRAPHS_VARIABLE) or "false").lower()
+    if enabled not in ("true", "false"):
+        notes.append(f"{GRAPHS_VARIABLE}={_shown(enabled)} is not true or false; graphs are off")
+        enabled = "false"
+    low, high = GRAPH_WINDOW_RANGE
+    window = _number(
+        environ,
+        GRAPH_WINDOW_VARIABLE,
+        DEFAULT_GRAPH_WINDOW_MINUTES,
+        bounds=(low, high),
+        notes=notes,
+        whole=True,
+    )
+    return {"graphs": enabled == "true", "graph_window_minutes": int(window)}
+
+
+def _app_settings(environ: Mapping[str, str], notes: list[str]) -> dict[str, Any]:
+    """The Slack app mode settings; routing is imported only here (webhook mode never pays).
+
+    Without a usable channel nothing can be posted: ConfigError. Wrong routes, reply_broadcast
+    or TTL fall back (everything to the default channel, no broadcast, 30 days) with a note,
+    because they must never stop delivery.
+    """
+    from routing import RouteError, is_channel, parse_routes  # noqa: PLC0415
+
+    channel_id = _get(environ, CHANNEL_ID_VARIABLE)
+    if not channel_id:
+        raise ConfigError(
+            f"{CHANNEL_ID_VARIABLE} is required in Slack app mode: the channel ID (e.g. "
+            "C0123456789) for alarms that no route matches"
+        )
+    if not is_channel(channel_id):
+        raise ConfigError(
+            f"{CHANNEL_ID_VARIABLE}={_shown(channel_id)} is not a channel ID such as C0123456789"
+        )
+    api_url = _get(environ, API_URL_VARIABLE) or DEFAULT_API_BASE_URL
+    if not is_allowed_api_url(api_url):
+        raise ConfigError(
+            f"{API_URL_VARIABLE}={_shown(api_url)} must be {DEFAULT_API_BASE_URL} or a loopback "
+            "http:// URL (a local fake Web API for tests)"
+        )
+    try:
+        routes = parse_routes(_get(environ, ROUTES_VARIABLE))
+    except RouteError as exc:
+        notes.append(f"{ROUTES_VARIABLE}: {exc}; every alarm goes to {channel_id}")
+        routes = ()
+    broadcast = (_get(environ, "SLACK_REPLY_BROADCAST") or "false").lower()
+    if broadcast not in ("true", "false"):
+        notes.append(f"SLACK_REPLY_BROADCAST={_shown(broadcast)} is not true or false; using false")
+    ttl = _number(environ, "SLACK_STATE_TTL_DAYS", 30, bounds=(1, 3650), notes=notes, whole=True)
+    return {
+        "channel_id": channel_id,
+        "routes": routes,
+        "reply_broadcast": broadcast == "true",
+        "state_table": _get(environ, STATE_TABLE_VARIABLE),
+        "state_ttl_days": int(ttl),
+        "api_base_url": api_url,
+    }
+
+
+def is_allowed_api_url(url: str) -> bool:
+    """Slack's own https API, or a loopback http URL (a fake Web API in tests and `make run`)."""
+    from urllib.parse import urlsplit  # noqa: PLC0415
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return False
+    if parts.scheme == "https":
+        return host == "slack.com"
+    return parts.scheme == "http" and host in ("127.0.0.1", "localhost", "::1")
 
 
 def _number(
@@ -246,6 +412,39 @@ def resolve_webhook_url(
         )
     _ssm_cache[name] = value
     return value
+
+
+def resolve_bot_token(
+    settings: Settings, *, ssm_client_factory: Callable[[], Any] | None = None
+) -> str:
+    """The Slack bot token from its SSM SecureString (decrypted, cached per container)."""
+    name = settings.bot_token_ssm_parameter
+    if not name:
+        raise ConfigError(f"set {TOKEN_VARIABLE} for Slack app mode")
+    cached = _ssm_cache.get(name)
+    if cached is not None:
+        return cached
+    client = (ssm_client_factory or _default_ssm_client)()
+    try:
+        response = client.get_parameter(Name=name, WithDecryption=True)
+    except Exception as exc:
+        raise ConfigError(
+            f"could not read SSM parameter {name!r} ({TOKEN_VARIABLE}): {type(exc).__name__}: {exc}"
+        ) from None
+    value = str(((response or {}).get("Parameter") or {}).get("Value") or "").strip()
+    if not value.startswith(("xoxb-", "xoxp-")) or any(c.isspace() for c in value):
+        raise ConfigError(
+            f"SSM parameter {name!r} ({TOKEN_VARIABLE}) does not hold a Slack bot token "
+            "(xoxb-...; the value is not shown)"
+        )
+    _ssm_cache[name] = value
+    return value
+
+
+def forget_ssm_value(name: str | None) -> None:
+    """Drop one cached value, so a token fixed in SSM is read again on the next invocation."""
+    if name:
+        _ssm_cache.pop(name, None)
 
 
 def clear_ssm_cache() -> None:

@@ -77,6 +77,10 @@ class _Attempt:
         self.retry_after = retry_after
 
 
+# The public name, for other transports that build attempts (slack_api.py).
+Attempt = _Attempt
+
+
 # Where a webhook may point: Slack's hosts, plus any listed in SLACK_WEBHOOK_ALLOWED_HOSTS
 # (comma-separated, e.g. for a test double or a proxy). Loopback is always allowed, also over
 # plain http, so local runs and tests work; nothing else may use http.
@@ -361,11 +365,35 @@ def post_to_slack(
     (the Lambda's remaining time minus a margin); None means only the policy bounds it.
     `sleep`, `clock` and `random` are injectable so tests need no real waiting.
     """
+    body = encode_payload(payload)
+    return send_with_retries(
+        lambda timeout: _attempt(url, body, timeout),
+        policy=policy,
+        deadline=deadline,
+        sleep=sleep,
+        clock=clock,
+        random=random,
+    )
+
+
+def send_with_retries(
+    attempt: Callable[[float], _Attempt],
+    *,
+    policy: RetryPolicy = DEFAULT_POLICY,
+    deadline: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    random: Callable[[], float] | None = None,
+) -> Delivery:
+    """Call `attempt(timeout)` until it delivers, fails permanently, or time or tries run out.
+
+    The retry, backoff, Retry-After and deadline rules shared by every Slack transport (the
+    webhook here, the Web API in slack_api.py).
+    """
     if random is None:
         import random as random_module  # noqa: PLC0415 - deferred: cold start
 
         random = random_module.random
-    body = encode_payload(payload)
     attempts = 0
     last: _Attempt | None = None
     while attempts < policy.max_attempts:
@@ -376,7 +404,7 @@ def post_to_slack(
                 return _failed("out_of_time", attempts, last)
             timeout = min(timeout, remaining)
         attempts += 1
-        last = _attempt(url, body, timeout)
+        last = attempt(timeout)
         if last.delivered:
             return Delivery(
                 delivered=True, outcome="delivered", attempts=attempts, status=last.status

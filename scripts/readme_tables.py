@@ -208,10 +208,10 @@ def render(readme: str, module_dir: Path) -> str:
 
 
 def default_targets(repo_root: Path = REPO_ROOT) -> list[tuple[Path, Path]]:
-    """(README, module dir) pairs: the root module and each example or submodule whose README
-    has markers."""
+    """(README, module dir) pairs: the root module, and each submodule or example (nested ones
+    too, e.g. examples/organization/member) whose README has markers."""
     targets = [(repo_root / "README.md", repo_root)]
-    readmes = [*repo_root.glob("examples/*/README.md"), *repo_root.glob("modules/*/README.md")]
+    readmes = [*repo_root.glob("modules/*/README.md"), *repo_root.glob("examples/**/README.md")]
     for readme in sorted(readmes):
         if INPUTS_BEGIN in readme.read_text(encoding="utf-8"):
             targets.append((readme, readme.parent))

@@ -140,9 +140,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--event", type=Path, default=DEFAULT_EVENT, help="a Lambda event JSON file"
     )
+    parser.add_argument(
+        "--scenario",
+        help="play a Slack app mode scenario against a fake Web API instead (alarm-then-ok, ...)",
+    )
     args = parser.parse_args(argv)
     style = Style(sys.stdout.isatty() and "NO_COLOR" not in os.environ)
     logging.basicConfig(level=logging.INFO, format="log: %(message)s", stream=sys.stderr)
+    if args.scenario:
+        from app_scenarios import run_scenario  # noqa: PLC0415
+
+        return run_scenario(args.scenario, lambda payload: preview(payload, style), style.dim)
 
     try:
         event = json.loads(args.event.read_text(encoding="utf-8"))

@@ -256,3 +256,42 @@ def test_sqs_records_carrying_alarm_messages_are_understood() -> None:
 def test_alarm_arn_parsing(arn: object, expected: tuple[str, str, str] | None) -> None:
     parsed = parse_alarm_arn(arn)
     assert (None if parsed is None else (parsed.partition, parsed.region, parsed.name)) == expected
+
+
+# --- organization capture: events that came through a central (cross-account) bus -----------
+
+
+def test_a_forwarded_event_says_which_account_and_region_the_alarm_lives_in() -> None:
+    alarm = only(load_event("eventbridge-cross-account-alarm"))
+    assert (alarm.event_kind, alarm.name, alarm.state) == (
+        "eventbridge-alarm",
+        "payments-db-free-storage",
+        "ALARM",
+    )
+    assert (alarm.account, alarm.region) == ("444455556666", "us-west-2")
+    assert (alarm.namespace, alarm.metric_name) == ("AWS/RDS", "FreeStorageSpace")
+
+
+def test_a_forwarded_event_in_an_sqs_record_is_understood() -> None:
+    body = json.dumps(load_event("eventbridge-cross-account-alarm"))
+    alarm = only({"Records": [{"eventSource": "aws:sqs", "messageId": "m-1", "body": body}]})
+    assert (alarm.event_kind, alarm.account, alarm.region) == (
+        "sqs-eventbridge-alarm",
+        "444455556666",
+        "us-west-2",
+    )
+
+
+def test_the_alarm_arn_wins_over_the_account_and_region_of_whoever_put_the_event() -> None:
+    # A process in the central account that re-puts the event makes itself its `account`.
+    event = load_event("eventbridge-cross-account-alarm")
+    event["account"], event["region"] = "111122223333", "eu-west-1"
+    alarm = only(event)
+    assert (alarm.account, alarm.region) == ("444455556666", "us-west-2")
+
+
+def test_without_a_parsable_alarm_arn_the_event_fields_say_where() -> None:
+    event = load_event("eventbridge-cross-account-alarm")
+    event["resources"] = []
+    alarm = only(event)
+    assert (alarm.account, alarm.region) == ("444455556666", "us-west-2")

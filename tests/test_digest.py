@@ -229,3 +229,18 @@ def test_a_configuration_note_is_shown_in_a_digest_and_the_limits_still_hold() -
     assert "DIGEST_THRESHOLD" in first
     for part in parts:
         assert_within_slack_limits(part.payload)
+
+
+def test_a_digest_spanning_accounts_names_them_by_account_names() -> None:
+    messages = [
+        alarm_message("a", account="111111111111", region="us-east-1"),
+        alarm_message("b", account="222222222222", region="ap-northeast-2"),
+        alarm_message("c", account="222222222222", region="ap-northeast-2"),
+        alarm_message("d", account="111111111111", region="us-east-1"),
+    ]
+    named_accounts = load_settings({**WEBHOOK, "ACCOUNT_NAMES": '{"222222222222": "prod"}'})
+    entries = entries_of(sqs_event([sns_envelope(m) for m in messages]))
+    (part,) = format_digest(entries, named_accounts)
+    text = "\n".join(block_texts(part.payload))
+    assert "*ALARM · prod (222222222222) · ap-northeast-2 · AWS/EC2 StatusCheckFailed* (2)" in text
+    assert "*ALARM · 111111111111 · us-east-1 · AWS/EC2 StatusCheckFailed* (2)" in text

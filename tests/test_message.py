@@ -10,6 +10,7 @@ import pytest
 from alarm import Alarm, parse_event
 from message import (
     ELLIPSIS,
+    account_label,
     console_url,
     escape,
     format_fallback,
@@ -373,3 +374,37 @@ def test_configuration_notes_are_shown_in_the_message_and_the_fallback() -> None
     assert "MESSAGE_LANGUAGE='&lt;!here&gt;'" in note  # escaped: a setting cannot mention
     assert "<" not in note
     assert "MESSAGE_LANGUAGE" in format_fallback(alarm, settings)["text"]
+
+
+# --- where: account and region ---------------------------------------------------------------
+
+
+def test_a_named_account_is_shown_with_its_name_and_id() -> None:
+    got = fields(
+        payload_for(
+            "eventbridge-cross-account-alarm",
+            ACCOUNT_NAMES='{"444455556666": "payments-prod"}',
+        )
+    )
+    assert got["Account"] == "payments-prod (444455556666)"
+    assert got["Region"] == "us-west-2"
+
+
+def test_an_account_without_a_name_is_shown_by_its_id() -> None:
+    got = fields(
+        payload_for("eventbridge-cross-account-alarm", ACCOUNT_NAMES='{"111122223333": "shared"}')
+    )
+    assert got["Account"] == "444455556666"
+
+
+def test_account_names_are_escaped_like_any_text() -> None:
+    got = fields(
+        payload_for("eventbridge-cross-account-alarm", ACCOUNT_NAMES='{"444455556666": "<!here>"}')
+    )
+    assert got["Account"] == "&lt;!here&gt; (444455556666)"
+
+
+def test_account_label_without_an_account_is_none() -> None:
+    named = settings(ACCOUNT_NAMES='{"111122223333": "shared"}')
+    assert account_label(None, named) is None
+    assert account_label("111122223333", named) == "shared (111122223333)"

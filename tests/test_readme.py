@@ -136,7 +136,11 @@ def test_module_readme_tables_match_variables_and_outputs() -> None:
         "examples/ec2-cpu-alarm",
         "examples/new-ec2-instance",
         "examples/direct-to-lambda",
+        "examples/slack-app-routing",
         "modules/ec2-alarms",
+        "modules/forwarder",
+        "examples/organization",
+        "examples/organization/member",
     ],
     ids=str,
 )

@@ -178,3 +178,49 @@ def test_utc_needs_no_tz_database(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(zoneinfo, "ZoneInfo", None)
     assert resolve_timezone("UTC") is dt.UTC
     assert settings_module.load_settings({"SLACK_WEBHOOK_URL": URL}).tz is dt.UTC
+
+
+def test_account_names_are_read_from_json() -> None:
+    got = load_settings(
+        {
+            "SLACK_WEBHOOK_URL": URL,
+            "ACCOUNT_NAMES": '{"444455556666": " payments-prod ", "111122223333": "shared"}',
+        }
+    )
+    assert got.account_names == (("111122223333", "shared"), ("444455556666", "payments-prod"))
+    assert load_settings({"SLACK_WEBHOOK_URL": URL, "ACCOUNT_NAMES": ""}).account_names == ()
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("{not json", "ACCOUNT_NAMES is not valid JSON"),
+        ('["111122223333"]', "must be a JSON object"),
+    ],
+)
+def test_unreadable_account_names_warn_and_show_ids(raw: str, message: str) -> None:
+    # A display setting never stops delivery: the function still starts, without names.
+    got = load_settings({"SLACK_WEBHOOK_URL": URL, "ACCOUNT_NAMES": raw})
+    assert got.account_names == ()
+    assert len(got.notes) == 1
+    assert message in got.notes[0]
+
+
+def test_bad_account_name_entries_are_dropped_with_a_warning_naming_them() -> None:
+    raw = json.dumps(
+        {
+            "1111-2222-3333": "prod",
+            "11112222333": "short",
+            "111122223333": "",
+            "222233334444": 7,
+            "444455556666": "payments-prod",
+        }
+    )
+    got = load_settings({"SLACK_WEBHOOK_URL": URL, "ACCOUNT_NAMES": raw})
+    assert got.account_names == (("444455556666", "payments-prod"),)
+    text = "\n".join(got.notes)
+    assert "key '1111-2222-3333' is not a 12-digit AWS account ID" in text
+    assert "key '11112222333' is not a 12-digit" in text
+    assert "the name of account 111122223333 must be a non-empty string" in text
+    assert "the name of account 222233334444" in text
+    assert len(got.notes) == 4

@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -16,6 +17,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
@@ -33,6 +35,7 @@ FAKE_CREDENTIALS: dict[str, str] = {
 DEFAULT_REGION = "us-east-1"
 # moto's default account: the ARNs it hands out all carry it.
 MOTO_ACCOUNT_ID = "123456789012"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 class RecordedRequest(NamedTuple):
@@ -54,11 +57,47 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def tiny_png(width: int = 1, height: int = 1) -> bytes:
+    """A valid, white, 8-bit greyscale PNG of `width` x `height` pixels (stdlib only)."""
+    width, height = max(1, min(2000, width)), max(1, min(2000, height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    rows = (b"\x00" + b"\xff" * width) * height  # filter byte 0, then white pixels
+    return (
+        PNG_SIGNATURE
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows, 9))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _widget_size(metric_widget: object) -> tuple[int, int]:
+    """The image size a MetricWidget asks for (600 x 400 by default); ValueError if it is not
+    a JSON object with a non-empty metrics array, as CloudWatch refuses it."""
+    widget = json.loads(metric_widget) if isinstance(metric_widget, str) else None
+    if not isinstance(widget, dict) or not isinstance(widget.get("metrics"), list):
+        raise ValueError("The MetricWidget parameter must be a JSON object with metrics")
+    if not widget["metrics"]:
+        raise ValueError("The metrics array must not be empty")
+    width, height = widget.get("width", 600), widget.get("height", 400)
+    if not all(isinstance(v, int) and 1 <= v <= 2000 for v in (width, height)):
+        raise ValueError("width and height must be integers from 1 to 2000")
+    return width, height
+
+
 def fill_moto_gaps() -> None:
     """Implement, inside the server process, moto API calls the examples need that moto 5.2
     leaves as NotImplementedError (answered as HTTP 500, which the aws provider retries for
-    minutes): EC2 MonitorInstances / UnmonitorInstances, called for `monitoring = true`; and
-    make SQS behave as the tests need it (see _fill_sqs_gaps)."""
+    minutes): EC2 MonitorInstances / UnmonitorInstances, called for `monitoring = true`;
+    CloudWatch GetMetricWidgetImage (a blank PNG of the widget's size; a widget that is not a
+    JSON object with metrics gets InvalidParameterInput, as from CloudWatch); and make SQS
+    behave as the tests need it (see _fill_sqs_gaps)."""
+    from moto.cloudwatch.exceptions import DashboardInvalidInputError  # noqa: PLC0415
+    from moto.cloudwatch.responses import CloudWatchResponse  # noqa: PLC0415
     from moto.core.responses import ActionResult  # noqa: PLC0415 - server process only
     from moto.ec2.responses.monitoring import Monitoring  # noqa: PLC0415
 
@@ -74,6 +113,15 @@ def fill_moto_gaps() -> None:
 
     Monitoring.monitor_instances = lambda self: set_monitoring(self, "enabled")  # type: ignore[method-assign]
     Monitoring.unmonitor_instances = lambda self: set_monitoring(self, "disabled")  # type: ignore[method-assign]
+
+    def get_metric_widget_image(response: Any) -> ActionResult:
+        try:
+            width, height = _widget_size(response._get_param("MetricWidget"))
+        except ValueError as error:
+            raise DashboardInvalidInputError(str(error)) from None
+        return ActionResult({"MetricWidgetImage": tiny_png(width, height)})
+
+    CloudWatchResponse.get_metric_widget_image = get_metric_widget_image  # type: ignore[attr-defined]
 
 
 def _fill_sqs_gaps() -> None:

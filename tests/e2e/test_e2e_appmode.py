@@ -1,0 +1,188 @@
+"""End to end in Slack app mode: examples/slack-app-routing applied into moto (DynamoDB included),
+an ALARM then an OK played through the topic, the inbox queue and the deployed handler against
+a fake Slack Web API; a replayed record posts nothing; destroy leaves nothing behind.
+
+As in test_e2e_examples.py the test plays CloudWatch (the state change message from
+describe_alarms) and Lambda's SQS poller (a batch received from the deployed inbox, handed to the
+deployed zip with the function's deployed environment)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from e2e.harness import REGION, Deployment, Stack, copy_example, terraform_env_for, timed
+
+from support import cloudwatch
+from support.aws_override import write_aws_override
+from support.fake_slack_api import DEFAULT_TOKEN, FakeSlackApi
+from support.moto_server import MotoServer
+from support.storm import sqs_record
+
+pytestmark = pytest.mark.e2e
+
+NAME = "e2e-app"
+TOKEN_PARAMETER = "/alarm-to-slack-e2e/slack-bot-token"  # noqa: S105 - a parameter name
+ALERTS, DATABASE = "C0E2EALERTS", "C0E2EDATABS"
+
+
+@pytest.fixture(scope="module")
+def app_stack(
+    moto_server: MotoServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Stack, Deployment]]:
+    """slack-app-routing applied into moto, the bot token in SSM; destroyed in any case."""
+    tmp = tmp_path_factory.mktemp("e2e-app")
+    stack = Stack(moto=moto_server, deployments={}, tmp=tmp)
+    stack.client("ssm").put_parameter(
+        Name=TOKEN_PARAMETER, Value=DEFAULT_TOKEN, Type="SecureString", Overwrite=True
+    )
+    stack.own_parameters.append(TOKEN_PARAMETER)
+    workdir = copy_example("slack-app-routing", tmp / "slack-app-routing")
+    write_aws_override(workdir, moto_server.endpoint)
+    deployment = Deployment(
+        example="slack-app-routing",
+        name=NAME,
+        workdir=workdir,
+        variables={
+            "aws_region": REGION,
+            "name": NAME,
+            "slack_bot_token_ssm_parameter_name": TOKEN_PARAMETER,
+            "alerts_channel_id": ALERTS,
+            "database_channel_id": DATABASE,
+            "db_instance_identifier": "orders-db",
+            "load_balancer_arn_suffix": "app/e2e-alb/0123456789abcdef",
+            "tags": {"Purpose": "alarm-to-slack-e2e"},
+        },
+        env=terraform_env_for(moto_server),
+    )
+    stack.deployments["slack-app-routing"] = deployment
+    try:
+        deployment.deploy()
+        yield stack, deployment
+    finally:
+        try:
+            deployment.destroy()
+        finally:
+            stack.remove_own_resources()
+
+
+def _notify(stack: Stack, deployment: Deployment, alarm_name: str, new_state: str) -> dict:
+    """Play CloudWatch and Lambda's poller: change the alarm's state, publish its notification
+    to the deployed topic (moto delivers it to the inbox) and return the SQS batch event."""
+    cw = stack.client("cloudwatch")
+    before = stack.alarm(alarm_name)
+    cw.set_alarm_state(
+        AlarmName=alarm_name,
+        StateValue=new_state,
+        StateReason=f"e2e: {before['StateValue']} -> {new_state}",
+    )
+    after = stack.alarm(alarm_name)
+    message = cloudwatch.alarm_state_change_message(after, old_state=before["StateValue"])
+    topic = deployment.output("sns_topic_arn")
+    stack.client("sns").publish(
+        TopicArn=topic, Subject=cloudwatch.sns_subject(message), Message=json.dumps(message)
+    )
+    sqs = stack.client("sqs")
+    inbox = deployment.output("inbox_queue_url")
+    received: list[dict[str, Any]] = []
+    for _ in range(10):
+        received += sqs.receive_message(
+            QueueUrl=inbox, MaxNumberOfMessages=10, WaitTimeSeconds=1
+        ).get("Messages", [])
+        if received:
+            break
+    assert len(received) == 1, f"expected one notification in the inbox, got {len(received)}"
+    (entry,) = received
+    sqs.delete_message(QueueUrl=inbox, ReceiptHandle=entry["ReceiptHandle"])
+    envelope = json.loads(entry["Body"])
+    assert envelope["Type"] == "Notification"
+    assert envelope["TopicArn"] == topic
+    return {"Records": [sqs_record(entry["Body"], message_id=entry["MessageId"])]}
+
+
+def test_alarm_then_ok_is_one_message_resolved_in_place_and_a_replay_posts_nothing(
+    app_stack: tuple[Stack, Deployment], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack, deployment = app_stack
+    alarm_name = deployment.output("alarm_names")["db-connections"]
+    channels = {ALERTS: "alerts", DATABASE: "db-oncall"}
+    with FakeSlackApi(channels=channels) as fake:
+        overrides = {"SLACK_API_BASE_URL": fake.base_url}
+
+        def invoke(event: dict) -> Any:
+            return stack.invoke(deployment, event, monkeypatch=monkeypatch, overrides=overrides)
+
+        with timed("slack-app-routing: ALARM then OK through the inbox"):
+            alarm_event = _notify(stack, deployment, alarm_name, "ALARM")
+            assert invoke(alarm_event) == {"batchItemFailures": []}
+            ok_event = _notify(stack, deployment, alarm_name, "OK")
+            assert invoke(ok_event) == {"batchItemFailures": []}
+
+        assert fake.messages(ALERTS) == [], "a db- alarm is routed to the database channel"
+        (message,) = fake.messages(DATABASE)
+        assert message.edited
+        assert message.color == "#2EB67D"
+        assert message.text.startswith(":white_check_mark: *Resolved")
+        assert alarm_name in message.text
+        (reply,) = message.replies
+        assert reply.text == f":white_check_mark: *OK*: {alarm_name}"
+        assert {c.authorization for c in fake.calls} == {"Bearer"}
+
+        calls = len(fake.calls)
+        with timed("slack-app-routing: the OK record again"):
+            assert invoke(ok_event) == {"batchItemFailures": []}
+        assert len(fake.calls) == calls, "a redelivered record makes no Web API call"
+
+    table = deployment.output("state_table_name")
+    items = stack.client("dynamodb").scan(TableName=table)["Items"]
+    keys = {item["pk"]["S"] for item in items}
+    assert f"alarm#{stack.alarm(alarm_name)['AlarmArn']}" in keys
+    assert sum(key.startswith("event#") for key in keys) == 2
+    now = dt.datetime.now(dt.UTC).timestamp()
+    assert all(int(item["expires_at"]["N"]) > now + 20 * 86400 for item in items)
+
+
+def test_destroy_leaves_nothing_of_app_mode_behind(app_stack: tuple[Stack, Deployment]) -> None:
+    stack, deployment = app_stack
+    deployment.destroy()
+    stack.remove_own_resources()
+    stack.own_parameters.clear()
+    left = {
+        "tables": [
+            t for t in stack.client("dynamodb").list_tables()["TableNames"] if t.startswith(NAME)
+        ],
+        "functions": [
+            f["FunctionName"]
+            for f in stack.client("lambda").list_functions()["Functions"]
+            if f["FunctionName"].startswith(NAME)
+        ],
+        "queues": [
+            q for q in stack.client("sqs").list_queues().get("QueueUrls", []) if f"/{NAME}" in q
+        ],
+        "topics": [
+            t["TopicArn"]
+            for t in stack.client("sns").list_topics()["Topics"]
+            if f":{NAME}" in t["TopicArn"]
+        ],
+        "alarms": [
+            a["AlarmName"]
+            for a in stack.client("cloudwatch").describe_alarms()["MetricAlarms"]
+            if a["AlarmName"].startswith(f"{NAME}/")
+        ],
+        "roles": [
+            r["RoleName"]
+            for r in stack.client("iam", "us-east-1").list_roles()["Roles"]
+            if r["RoleName"].startswith(NAME)
+        ],
+        "parameters": [
+            p["Name"]
+            for p in stack.client("ssm").describe_parameters()["Parameters"]
+            if p["Name"] == TOKEN_PARAMETER
+        ],
+    }
+    assert {kind: items for kind, items in left.items() if items} == {}
+    state = json.loads((deployment.workdir / "terraform.tfstate").read_text(encoding="utf-8"))
+    assert state["resources"] == []

@@ -1,0 +1,423 @@
+"""FakeSlackApi: a local Slack Web API (chat.postMessage, chat.update) that behaves like Slack."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from support.loopback_server import LoopbackServer
+
+DEFAULT_TOKEN = "xoxb-0000000000-0000000000000-fakefakefakefakefakefake"  # noqa: S105 - fake
+CONTENT_KEYS = ("text", "blocks", "attachments")
+
+
+@dataclass
+class Message:
+    """A message as a channel shows it: its latest content, earlier versions, thread replies."""
+
+    channel: str
+    ts: str
+    content: dict[str, Any]
+    thread_ts: str | None = None
+    reply_broadcast: bool = False
+    versions: list[dict[str, Any]] = field(default_factory=list)
+    replies: list[Message] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return str(self.content.get("text") or "")
+
+    @property
+    def color(self) -> str | None:
+        attachments = self.content.get("attachments") or [{}]
+        return attachments[0].get("color")
+
+    @property
+    def edited(self) -> bool:
+        return bool(self.versions)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request: the API method (or raw path), its JSON arguments and Slack's answer."""
+
+    method: str
+    arguments: dict[str, Any]
+    authorization: str | None  # "Bearer" when a bearer token was sent; the token is not kept
+    content_type: str
+    status: int
+    answer: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the fake sends back for one call."""
+
+    body: dict[str, Any]
+    status: int = 200
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class Channel:
+    """A channel the workspace has; `member`: the app was invited (else chat:write.public)."""
+
+    id: str
+    name: str
+    member: bool = True
+    archived: bool = False
+    messages: list[Message] = field(default_factory=list)
+
+
+@dataclass
+class UploadedFile:
+    """A file started with files.getUploadURLExternal; `content` once its bytes were POSTed,
+    `shared_in` (channel, thread_ts) once files.completeUploadExternal shared it."""
+
+    id: str
+    filename: str
+    length: int
+    upload_path: str
+    content: bytes | None = None
+    title: str | None = None
+    shared_in: tuple[str, str | None] | None = None
+
+
+def _error(error: str, status: int = 200, **extra: Any) -> Answer:
+    return Answer({"ok": False, "error": error, **extra}, status)
+
+
+class FakeSlackApi(LoopbackServer):
+    """The Slack Web API on 127.0.0.1:<free port>. Use as a context manager (always stopped).
+
+    Like Slack: requires `Authorization: Bearer <token>` (not_authed / invalid_auth), answers
+    HTTP 200 {"ok": false, "error": ...} for failures, issues increasing `ts` values, rejects a
+    `thread_ts` (thread_not_found) or a `chat.update` (message_not_found) for a message it does
+    not know, enforces `min_interval` seconds between chat.postMessage calls per channel with
+    HTTP 429 + Retry-After, checks the channel (channel_not_found, not_in_channel without
+    chat:write.public, is_archived) and the token's scopes (missing_scope).
+
+    `fail_next(method, error)` scripts errors. To add a method (e.g. the file upload steps
+    files.getUploadURLExternal and files.completeUploadExternal), add a handler to `methods`:
+    it receives the JSON arguments and returns an Answer. Non-API URLs (the upload URL that
+    files.getUploadURLExternal hands out) go to `raw_paths`, keyed by path: the handler gets
+    the raw body bytes.
+    """
+
+    def __init__(
+        self,
+        *,
+        token: str = DEFAULT_TOKEN,
+        channels: dict[str, str] | None = None,
+        scopes: frozenset[str] = frozenset({"chat:write", "chat:write.public", "files:write"}),
+        min_interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(name="FakeSlackApi")
+        self.token = token
+        self.scopes = set(scopes)
+        self.min_interval = min_interval
+        self.clock = clock
+        self.channels: dict[str, Channel] = {
+            cid: Channel(cid, name) for cid, name in (channels or {"C0ALERTS01": "alerts"}).items()
+        }
+        self.calls: list[Call] = []
+        self.methods: dict[str, Callable[[dict[str, Any]], Answer]] = {
+            "chat.postMessage": self._post_message,
+            "chat.update": self._update,
+            "files.getUploadURLExternal": self._get_upload_url,
+            "files.completeUploadExternal": self._complete_upload,
+        }
+        self.files: dict[str, UploadedFile] = {}
+        self.raw_paths: dict[str, Callable[[bytes], Answer]] = {}
+        self._lock = threading.RLock()
+        self._script: list[tuple[str, Answer]] = []
+        self._last_post: dict[str, float] = {}
+        self._ts_counter = 0
+
+    # --- configuration and inspection -----------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """What SLACK_API_BASE_URL should be set to."""
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def fail_next(
+        self,
+        method: str,
+        error: str,
+        *,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+        count: int = 1,
+        **extra: Any,
+    ) -> None:
+        """Answer the next `count` calls of `method` with {"ok": false, "error": error}."""
+        answer = Answer(
+            {"ok": False, "error": error, **extra}, status, tuple((headers or {}).items())
+        )
+        with self._lock:
+            self._script.extend([(method, answer)] * count)
+
+    def messages(self, channel: str) -> list[Message]:
+        """The channel's top-level messages, oldest first (each with its replies)."""
+        with self._lock:
+            return list(self.channels[channel].messages)
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def find(self, channel: str, ts: str) -> Message | None:
+        with self._lock:
+            for message in self.channels[channel].messages:
+                if message.ts == ts:
+                    return message
+                for reply in message.replies:
+                    if reply.ts == ts:
+                        return reply
+        return None
+
+    def transcript(self, channel: str) -> str:
+        """What the channel shows, as plain lines: top-level messages and their thread replies."""
+        lines = []
+        for message in self.messages(channel):
+            edited = " (edited)" if message.edited else ""
+            lines.append(f"{message.text}{edited}")
+            for reply in message.replies:
+                broadcast = " (also sent to the channel)" if reply.reply_broadcast else ""
+                lines.append(f"  ↳ {reply.text}{broadcast}")
+        return "\n".join(lines)
+
+    # --- the API --------------------------------------------------------------------------
+
+    def _next_ts(self) -> str:
+        self._ts_counter += 1
+        return f"{1_700_000_000 + self._ts_counter}.{self._ts_counter:06d}"
+
+    def _channel(self, arguments: dict[str, Any]) -> Channel | Answer:
+        wanted = arguments.get("channel")
+        if not isinstance(wanted, str) or not wanted:
+            return _error("channel_not_found")
+        for channel in self.channels.values():
+            if wanted in (channel.id, channel.name, f"#{channel.name}"):
+                if channel.archived:
+                    return _error("is_archived")
+                if not channel.member and "chat:write.public" not in self.scopes:
+                    return _error("not_in_channel")
+                return channel
+        return _error("channel_not_found")
+
+    def _post_message(self, arguments: dict[str, Any]) -> Answer:
+        channel = self._channel(arguments)
+        if isinstance(channel, Answer):
+            return channel
+        if not any(arguments.get(key) for key in CONTENT_KEYS):
+            return _error("no_text")
+        now = self.clock()
+        last = self._last_post.get(channel.id)
+        if last is not None and now - last < self.min_interval:
+            wait = max(1, math.ceil(self.min_interval - (now - last)))
+            return Answer({"ok": False, "error": "ratelimited"}, 429, (("Retry-After", str(wait)),))
+        thread_ts = arguments.get("thread_ts")
+        parent = None
+        if thread_ts is not None:
+            parent = next((m for m in channel.messages if m.ts == thread_ts), None)
+            if parent is None:
+                return _error("thread_not_found")
+        self._last_post[channel.id] = now
+        content = {key: arguments[key] for key in CONTENT_KEYS if key in arguments}
+        message = Message(
+            channel=channel.id,
+            ts=self._next_ts(),
+            content=content,
+            thread_ts=thread_ts,
+            reply_broadcast=bool(arguments.get("reply_broadcast")) and parent is not None,
+        )
+        if parent is None:
+            channel.messages.append(message)
+        else:
+            parent.replies.append(message)
+        return Answer(
+            {"ok": True, "channel": channel.id, "ts": message.ts, "message": dict(content)}
+        )
+
+    def _update(self, arguments: dict[str, Any]) -> Answer:
+        channel = self._channel(arguments)
+        if isinstance(channel, Answer):
+            return channel
+        message = self.find(channel.id, str(arguments.get("ts")))
+        if message is None:
+            return _error("message_not_found")
+        if not any(arguments.get(key) for key in CONTENT_KEYS):
+            return _error("no_text")
+        message.versions.append(message.content)
+        message.content = {key: arguments[key] for key in CONTENT_KEYS if key in arguments}
+        return Answer({"ok": True, "channel": channel.id, "ts": message.ts, "text": message.text})
+
+    # --- the file upload flow (files.upload is retired) -------------------------------------
+
+    def _get_upload_url(self, arguments: dict[str, Any]) -> Answer:
+        if "files:write" not in self.scopes:
+            return _error("missing_scope", needed="files:write", provided=",".join(self.scopes))
+        filename, length = arguments.get("filename"), arguments.get("length")
+        if not isinstance(filename, str) or not filename:
+            return _error("invalid_arguments")
+        if not isinstance(length, int) or isinstance(length, bool) or length <= 0:
+            # Slack's answer when `length` is 0 or missing.
+            return _error("missing_argument")
+        self._ts_counter += 1
+        file_id = f"F{self._ts_counter:010d}"
+        path = f"/upload/v1/{file_id}-{self._ts_counter * 7919:x}"
+        self.files[file_id] = UploadedFile(file_id, filename, length, path)
+        self.raw_paths[path] = lambda body: self._receive_upload(file_id, body)
+        return Answer(
+            {"ok": True, "file_id": file_id, "upload_url": f"http://127.0.0.1:{self.port}{path}"}
+        )
+
+    def _receive_upload(self, file_id: str, body: bytes) -> Answer:
+        with self._lock:
+            upload = self.files[file_id]
+            self.calls.append(
+                Call("upload", {"file_id": file_id, "bytes": len(body)}, None, "", 200, {})
+            )
+            if len(body) != upload.length:
+                return Answer({"ok": False, "error": "length_mismatch"}, 400)
+            upload.content = body
+            return Answer({"ok": True})
+
+    def _complete_upload(self, arguments: dict[str, Any]) -> Answer:
+        if "files:write" not in self.scopes:
+            return _error("missing_scope", needed="files:write", provided=",".join(self.scopes))
+        entries = arguments.get("files")
+        if not isinstance(entries, list) or not entries:
+            return _error("invalid_arguments")
+        uploads = []
+        for entry in entries:
+            upload = self.files.get(entry.get("id")) if isinstance(entry, dict) else None
+            if upload is None or upload.content is None:
+                return _error("file_not_found")
+            uploads.append((upload, entry.get("title") or upload.filename))
+        channel = self._channel({"channel": arguments.get("channel_id")})
+        if isinstance(channel, Answer):
+            return channel
+        thread_ts = arguments.get("thread_ts")
+        parent = None
+        if thread_ts is not None:
+            parent = next((m for m in channel.messages if m.ts == thread_ts), None)
+            if parent is None:
+                return _error("thread_not_found")
+        shared = []
+        for upload, title in uploads:
+            upload.title, upload.shared_in = title, (channel.id, thread_ts)
+            shared.append({"id": upload.id, "title": title, "name": upload.filename})
+        # Slack shows a file share as a message with the files; the text is for transcript().
+        titles = ", ".join(entry["title"] for entry in shared)
+        message = Message(
+            channel=channel.id,
+            ts=self._next_ts(),
+            content={"text": f"[file: {titles}]", "files": shared},
+            thread_ts=thread_ts,
+        )
+        if parent is None:
+            channel.messages.append(message)
+        else:
+            parent.replies.append(message)
+        return Answer({"ok": True, "files": shared})
+
+    def answer(  # noqa: PLR0911 - one return per way Slack refuses a call
+        self, method: str, authorization: str | None, arguments: object
+    ) -> Answer:
+        """Slack's answer to one API call (also usable without HTTP)."""
+        with self._lock:
+            if not authorization:
+                return _error("not_authed")
+            scheme, _, token = authorization.partition(" ")
+            if scheme != "Bearer" or token != self.token:
+                return _error("invalid_auth")
+            for index, (scripted_method, scripted) in enumerate(self._script):
+                if scripted_method == method:
+                    del self._script[index]
+                    return scripted
+            handler = self.methods.get(method)
+            if handler is None:
+                return _error("unknown_method", 404)
+            if not isinstance(arguments, dict):
+                return _error("invalid_json")
+            if method.startswith("chat.") and "chat:write" not in self.scopes:
+                return _error("missing_scope", needed="chat:write", provided=",".join(self.scopes))
+            return handler(arguments)
+
+    # --- the HTTP side --------------------------------------------------------------------
+
+    def _record(self, call: Call) -> None:
+        with self._lock:
+            self.calls.append(call)
+
+    def _build_server(self, address: tuple[str, int]) -> ThreadingHTTPServer:
+        server = ThreadingHTTPServer(address, self._handler_class())
+        server.daemon_threads = True
+        server.block_on_close = False
+        return server
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                content_type = self.headers.get("Content-Type") or ""
+                path = self.path.split("?", 1)[0]
+                raw = fake.raw_paths.get(path)
+                if raw is not None:
+                    self._send(raw(body))
+                    return
+                method = path.removeprefix("/api/")
+                try:
+                    arguments = json.loads(body.decode("utf-8")) if body else {}
+                except ValueError:
+                    arguments = None
+                if not content_type.startswith("application/json"):
+                    arguments = None
+                authorization = self.headers.get("Authorization")
+                answer = fake.answer(method, authorization, arguments)
+                if answer.body.get("ok") and "charset=utf-8" not in content_type.lower():
+                    answer = Answer({**answer.body, "warning": "missing_charset"}, answer.status)
+                fake._record(
+                    Call(
+                        method=method,
+                        arguments=arguments if isinstance(arguments, dict) else {},
+                        authorization=(authorization or "").partition(" ")[0] or None,
+                        content_type=content_type,
+                        status=answer.status,
+                        answer=answer.body,
+                    )
+                )
+                self._send(answer)
+
+            def _send(self, answer: Answer) -> None:
+                payload = json.dumps(answer.body).encode("utf-8")
+                try:
+                    self.send_response(answer.status)
+                    self.send_header("Content-Type", "application/json; charset=utf-8")
+                    self.send_header("Content-Length", str(len(payload)))
+                    for name, value in answer.headers:
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+        return Handler

@@ -1,0 +1,49 @@
+"""MemoryState: app mode's StateStore in a dict, for unit tests and `make run` scenarios."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from state import BUSY, DONE, NEW, AlarmMessage, DigestRecord
+
+
+class MemoryState:
+    """Same answers as state.DynamoStore, kept in memory (no TTL: a test's life is short)."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.events: dict[str, tuple[str, float]] = {}
+        self.messages: dict[str, AlarmMessage] = {}
+        self.digests: dict[tuple[str, str], DigestRecord] = {}
+        self._clock = clock
+
+    def claim(self, event_id: str, *, lease_seconds: float) -> str:
+        now = self._clock()
+        status, lease_until = self.events.get(event_id, ("", 0.0))
+        if status == "done":
+            return DONE
+        if status == "pending" and lease_until >= now:
+            return BUSY
+        self.events[event_id] = ("pending", now + lease_seconds)
+        return NEW
+
+    def finish(self, event_id: str, *, delivered: bool) -> None:
+        self.events[event_id] = ("done" if delivered else "failed", 0.0)
+
+    def get_message(self, alarm_key: str) -> AlarmMessage | None:
+        return self.messages.get(alarm_key)
+
+    def put_message(self, message: AlarmMessage) -> None:
+        self.messages[message.alarm_key] = message
+
+    def put_digest(self, digest: DigestRecord) -> None:
+        self.digests[(digest.channel, digest.ts)] = digest
+
+    def resolve_in_digest(self, channel: str, ts: str, alarm_key: str) -> DigestRecord | None:
+        digest = self.digests.get((channel, ts))
+        if digest is None:
+            return None
+        digest = replace(digest, open_alarms=digest.open_alarms - {alarm_key})
+        self.digests[(channel, ts)] = digest
+        return digest

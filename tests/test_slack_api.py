@@ -1,0 +1,121 @@
+"""The Web API client: Bearer auth, JSON in utf-8, ok:false is a failure, retry rules shared."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from slack import RetryPolicy
+from slack_api import SlackApi
+
+TOKEN = "xoxb-1111-2222-secretsecretsecret"  # noqa: S105 - a test value
+FAST = RetryPolicy(max_attempts=3, request_timeout=2.0, base_delay=0.0, max_delay=0.0)
+
+
+def client(httpserver: HTTPServer, sleeps: list[float] | None = None) -> SlackApi:
+    record = sleeps if sleeps is not None else []
+    return SlackApi(TOKEN, base_url=httpserver.url_for("/api/"), policy=FAST, sleep=record.append)
+
+
+def test_post_message_sends_bearer_json_utf8_and_returns_channel_and_ts(
+    httpserver: HTTPServer,
+) -> None:
+    httpserver.expect_oneshot_request(
+        "/api/chat.postMessage",
+        method="POST",
+        headers={
+            "Authorization": f"Bearer {TOKEN}",
+            "Content-Type": "application/json; charset=utf-8",
+        },
+        json={"channel": "C1", "text": "héllo"},
+    ).respond_with_json({"ok": True, "channel": "C1", "ts": "1.000100"})
+    result = client(httpserver).post_message({"channel": "C1", "text": "héllo"}, deadline=None)
+    assert result.ok
+    assert (result.channel, result.ts) == ("C1", "1.000100")
+    httpserver.check_assertions()
+
+
+def test_http_200_with_ok_false_is_a_permanent_failure(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/api/chat.update").respond_with_json(
+        {"ok": False, "error": "message_not_found"}
+    )
+    result = client(httpserver).update_message({"channel": "C1", "ts": "1.1"}, deadline=None)
+    assert not result.ok
+    assert result.error == "message_not_found"
+    assert result.message_gone
+    assert result.delivery.attempts == 1
+    assert result.delivery.outcome == "permanent_error"
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (500, {"ok": False, "error": "internal_error"}),
+        (200, {"ok": False, "error": "fatal_error"}),
+        (503, None),
+    ],
+)
+def test_slack_trouble_is_retried(httpserver: HTTPServer, status: int, body: dict | None) -> None:
+    handler = httpserver.expect_ordered_request("/api/chat.postMessage")
+    if body is None:
+        handler.respond_with_data("<html>down</html>", status=status)
+    else:
+        handler.respond_with_json(body, status=status)
+    httpserver.expect_ordered_request("/api/chat.postMessage").respond_with_json(
+        {"ok": True, "channel": "C1", "ts": "2.2"}
+    )
+    result = client(httpserver).post_message({"channel": "C1", "text": "x"}, deadline=None)
+    assert result.ok
+    assert result.delivery.attempts == 2
+
+
+def test_429_honours_retry_after(httpserver: HTTPServer) -> None:
+    httpserver.expect_ordered_request("/api/chat.postMessage").respond_with_json(
+        {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "3"}
+    )
+    httpserver.expect_ordered_request("/api/chat.postMessage").respond_with_json(
+        {"ok": True, "channel": "C1", "ts": "2.2"}
+    )
+    sleeps: list[float] = []
+    result = client(httpserver, sleeps).post_message({"channel": "C1", "text": "x"}, deadline=None)
+    assert result.ok
+    assert sleeps == [3.0]
+
+
+def test_a_429_without_a_json_body_is_still_ratelimited(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/api/chat.postMessage").respond_with_data(
+        "", status=429, headers={"Retry-After": "1"}
+    )
+    result = client(httpserver).post_message({"channel": "C1", "text": "x"}, deadline=None)
+    assert result.error == "ratelimited"
+    assert result.delivery.outcome == "retries_exhausted"
+
+
+def test_the_token_is_never_in_repr_or_a_result(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/api/chat.postMessage").respond_with_json(
+        {"ok": False, "error": "invalid_auth"}
+    )
+    api = client(httpserver)
+    result = api.post_message({"channel": "C1", "text": "x"}, deadline=None)
+    assert TOKEN not in repr(api)
+    assert TOKEN not in repr(result)
+    assert "Bot User OAuth Token" in (result.hint or "")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://slack.com/api/", "https://evil.example/api/", "http://10.0.0.1/api/", "file:///etc/"],
+)
+def test_only_slack_or_loopback_base_urls(url: str) -> None:
+    with pytest.raises(ValueError, match="loopback"):
+        SlackApi(TOKEN, base_url=url)
+
+
+def test_unreachable_api_is_retried_then_reported(httpserver: HTTPServer) -> None:
+    api = SlackApi(TOKEN, base_url="http://127.0.0.1:9/api/", policy=FAST, sleep=lambda _: None)
+    result = api.post_message({"channel": "C1", "text": "x"}, deadline=None)
+    assert not result.ok
+    assert result.delivery.attempts == 3
+    assert json.dumps(result.delivery.error)
