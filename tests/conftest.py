@@ -35,6 +35,7 @@ SHARED_FIXTURE_FILES = (
 )
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Give the tests of each SHARED_FIXTURE_FILES file and each e2e file one xdist group."""
     for item in items:
