@@ -12,12 +12,16 @@ BUILD := build
 EVENT ?=
 SCENARIO ?=
 PYTEST_ARGS ?=
+# pytest-xdist workers for `make test`: most Terraform and e2e time is spent waiting (provider
+# start-up, moto's SQS polling), so more workers than cores pays off. 0 runs in one process.
+PYTEST_WORKERS ?= 4
+PYTEST_PARALLEL := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadgroup)
 
 export PYTHONDONTWRITEBYTECODE := 1
 # tests/test_pre_commit.py finds the checkov virtualenv the hooks use through it.
 export CHECKOV_VENV
 
-.PHONY: help venv test unit tf-test e2e lint fmt checkov run bench docs clean require-terraform
+.PHONY: help venv test unit tf-test e2e lint style fmt checkov run bench docs clean require-terraform
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z0-9-]*:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -37,8 +41,12 @@ venv: $(VENV)/.installed ## Create .venv from the pinned requirements-dev.txt
 require-terraform:
 	@command -v terraform >/dev/null || { echo "error: terraform not found on PATH. Install Terraform >= 1.9 (https://developer.hashicorp.com/terraform/install)." >&2; exit 1; }
 
-test: lint require-terraform venv ## Run every check: lint, unit, Terraform, end-to-end, short soak
-	$(PY) -m pytest $(PYTEST_ARGS)
+test: style require-terraform venv $(CHECKOV_VENV)/.installed ## Run every check: lint, unit, Terraform, end-to-end, short soak
+	@# checkov (about a minute, mostly imports) runs beside pytest; its result counts all the same.
+	@mkdir -p $(BUILD); $(MAKE) checkov > $(BUILD)/checkov.log 2>&1 & checkov=$$!; \
+	  status=0; $(PY) -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS) || status=$$?; \
+	  wait $$checkov || { cat $(BUILD)/checkov.log; echo "checkov failed" >&2; exit 1; }; \
+	  cat $(BUILD)/checkov.log; exit $$status
 
 unit: venv ## Python tests only (no Terraform, no moto)
 	$(PY) -m pytest -m "not terraform and not e2e" $(PYTEST_ARGS)
@@ -49,7 +57,9 @@ tf-test: require-terraform venv ## terraform fmt/init/validate/test for the modu
 e2e: require-terraform venv ## Apply the examples against a local moto server, fire alarms, destroy
 	$(PY) -m pytest -m e2e $(PYTEST_ARGS)
 
-lint: require-terraform venv checkov ## ruff, terraform fmt -check, checkov
+lint: style checkov ## ruff, terraform fmt -check, checkov
+
+style: require-terraform venv ## ruff and terraform fmt -check (the fast part of lint)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	TF_CLI_CONFIG_FILE= terraform fmt -check -recursive -diff

@@ -8,7 +8,7 @@ locals {
   # One entry per health signal; the alarm fires when any of them is above its threshold in a
   # period. Add an entry (e.g. the age of the oldest message of a queue, with a threshold in
   # seconds) to watch one more signal. IDs must be metric-math IDs (lowercase letter first).
-  health_metrics = {
+  health_metrics = merge({
     errors = {
       namespace   = "AWS/Lambda"
       metric_name = "Errors"
@@ -37,7 +37,18 @@ locals {
       stat        = "Sum"
       threshold   = 0
     }
-  }
+    }, local.create_inbox ? {
+    # A notification older than the inbox's visibility timeout was handed to the function and
+    # came back at least once (Slack refused it, the function failed or was throttled), or the
+    # event source mapping is not taking anything (disabled, the role lost its permissions).
+    inbox_oldest_message_age = {
+      namespace   = "AWS/SQS"
+      metric_name = "ApproximateAgeOfOldestMessage"
+      dimensions  = { QueueName = "${var.name}-inbox" }
+      stat        = "Maximum"
+      threshold   = local.inbox_visibility_timeout_seconds
+    }
+  } : {})
 
   # The number of signals over their threshold; a signal without data counts as healthy.
   health_expression = "SUM([${join(", ", [

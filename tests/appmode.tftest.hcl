@@ -157,6 +157,8 @@ run "app_mode_iam_is_scoped_to_the_table_and_the_token_parameter" {
       ReceiveFromOwnInbox        = toset(["arn:aws:sqs:eu-west-1:123456789012:alerts-inbox"])
       ReadBotTokenParameter      = toset(["arn:aws:ssm:eu-west-1:123456789012:parameter/alerts/slack-bot-token"])
       ReadWriteOwnStateTable     = toset(["arn:aws:dynamodb:eu-west-1:123456789012:table/alerts-slack-state"])
+      # Metric graphs are on by default in app mode; GetMetricWidgetImage takes no resource.
+      DrawAlarmMetricGraphs = toset(["*"])
     }
     error_message = "App mode adds exactly: read the one token parameter, read/write the own state table."
   }

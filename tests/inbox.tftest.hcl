@@ -92,6 +92,22 @@ run "sns_mode_delivers_through_the_inbox" {
   command = plan
 
   assert {
+    condition = [
+      for query in aws_cloudwatch_metric_alarm.function_health[0].metric_query : [
+        query.metric[0].namespace, query.metric[0].metric_name, query.metric[0].dimensions, query.metric[0].stat
+      ] if query.id == "inbox_oldest_message_age"
+      ] == [
+      ["AWS/SQS", "ApproximateAgeOfOldestMessage", tomap({ QueueName = "alerts-inbox" }), "Maximum"]
+    ]
+    error_message = "The health alarm watches the age of the inbox's oldest notification."
+  }
+
+  assert {
+    condition     = strcontains(one([for query in aws_cloudwatch_metric_alarm.function_health[0].metric_query : query.expression if query.return_data]), "IF(FILL(inbox_oldest_message_age, 0) > 200, 1, 0)")
+    error_message = "An inbox notification older than the visibility timeout (6 x 30 s + 20 s) is a health signal."
+  }
+
+  assert {
     condition = (
       aws_sqs_queue.inbox[0].name == "alerts-inbox" &&
       aws_sqs_queue.inbox[0].sqs_managed_sse_enabled == true &&
@@ -303,6 +319,11 @@ run "direct_mode_keeps_one_invocation_per_alarm_and_no_inbox" {
 
   variables {
     alarm_action_target = "lambda"
+  }
+
+  assert {
+    condition     = length([for query in aws_cloudwatch_metric_alarm.function_health[0].metric_query : query if query.id == "inbox_oldest_message_age"]) == 0
+    error_message = "Direct mode has no inbox, so its health alarm does not watch one."
   }
 
   assert {

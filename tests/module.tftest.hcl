@@ -466,20 +466,21 @@ run "health_alarm_watches_the_function_and_reports_outside_slack" {
   assert {
     condition = {
       for query in aws_cloudwatch_metric_alarm.function_health[0].metric_query :
-      query.metric[0].metric_name => query.metric[0].dimensions.FunctionName if length(query.metric) > 0
+      query.metric[0].metric_name => query.metric[0].dimensions if length(query.metric) > 0
       } == {
-      Errors                      = "alerts"
-      Throttles                   = "alerts"
-      DestinationDeliveryFailures = "alerts"
-      AsyncEventsDropped          = "alerts"
+      Errors                        = tomap({ FunctionName = "alerts" })
+      Throttles                     = tomap({ FunctionName = "alerts" })
+      DestinationDeliveryFailures   = tomap({ FunctionName = "alerts" })
+      AsyncEventsDropped            = tomap({ FunctionName = "alerts" })
+      ApproximateAgeOfOldestMessage = tomap({ QueueName = "alerts-inbox" })
     }
-    error_message = "The health alarm watches Errors, Throttles, DestinationDeliveryFailures and AsyncEventsDropped of this function."
+    error_message = "The health alarm watches Errors, Throttles, DestinationDeliveryFailures and AsyncEventsDropped of this function, and the age of its inbox's oldest notification."
   }
 
   assert {
     condition = one([
       for query in aws_cloudwatch_metric_alarm.function_health[0].metric_query : query.expression if query.return_data
-    ]) == "SUM([IF(FILL(async_events_dropped, 0) > 0, 1, 0), IF(FILL(destination_delivery_failures, 0) > 0, 1, 0), IF(FILL(errors, 0) > 0, 1, 0), IF(FILL(throttles, 0) > 0, 1, 0)])"
+    ]) == "SUM([IF(FILL(async_events_dropped, 0) > 0, 1, 0), IF(FILL(destination_delivery_failures, 0) > 0, 1, 0), IF(FILL(errors, 0) > 0, 1, 0), IF(FILL(inbox_oldest_message_age, 0) > 200, 1, 0), IF(FILL(throttles, 0) > 0, 1, 0)])"
     error_message = "The alarm's one returned series counts the signals above their threshold."
   }
 

@@ -11,25 +11,11 @@ from handler import handle_event
 from settings import load_settings
 from slack import RetryPolicy
 from support import load_event
+from support.fake_clock import FakeClock
 from support.fake_slack import FakeSlack, Response
 from support.storm import alarm_message, sns_envelope, sqs_event, sqs_record, storm_event
 
 NO_WAIT = RetryPolicy(max_attempts=3, request_timeout=2.0, base_delay=0.0, max_delay=0.0)
-
-
-class FakeClock:
-    """A clock that only moves when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 class Context:

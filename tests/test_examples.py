@@ -255,7 +255,8 @@ def _inbox_override(example: str) -> str:
     if 'module "alarm_to_slack"' not in sources:
         return ""
     return INBOX_OVERRIDE.format(
-        inbox_override=_inbox_override(example),
+        inbox_arn=_hcl(INBOX_ARN),
+        inbox_url=_hcl(f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/mocked-inbox"),
     )
 
 
@@ -279,8 +280,7 @@ def _test_file(example: str, scenario: Scenario, aliases: list[str | None]) -> s
         instance_id=_hcl(INSTANCE_ID),
         instance_arn=_hcl(f"arn:aws:ec2:{REGION}:{ACCOUNT}:instance/{INSTANCE_ID}"),
         queue_arn=_hcl(FAILURE_QUEUE_ARN),
-        inbox_arn=_hcl(INBOX_ARN),
-        inbox_url=_hcl(f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/mocked-inbox"),
+        inbox_override=_inbox_override(example),
         queue_url=_hcl(f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/mocked-failures"),
         role_arn=_hcl(f"arn:aws:iam::{ACCOUNT}:role/mocked-role"),
         log_group_arn=_hcl(f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/mocked"),

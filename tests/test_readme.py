@@ -138,6 +138,7 @@ def test_module_readme_tables_match_variables_and_outputs() -> None:
         "examples/direct-to-lambda",
         "examples/slack-app-routing",
         "modules/ec2-alarms",
+        "modules/forwarder",
         "examples/organization",
         "examples/organization/member",
     ],

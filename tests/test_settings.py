@@ -202,8 +202,8 @@ def test_unreadable_account_names_warn_and_show_ids(raw: str, message: str) -> N
     # A display setting never stops delivery: the function still starts, without names.
     got = load_settings({"SLACK_WEBHOOK_URL": URL, "ACCOUNT_NAMES": raw})
     assert got.account_names == ()
-    assert len(got.warnings) == 1
-    assert message in got.warnings[0]
+    assert len(got.notes) == 1
+    assert message in got.notes[0]
 
 
 def test_bad_account_name_entries_are_dropped_with_a_warning_naming_them() -> None:
@@ -218,9 +218,9 @@ def test_bad_account_name_entries_are_dropped_with_a_warning_naming_them() -> No
     )
     got = load_settings({"SLACK_WEBHOOK_URL": URL, "ACCOUNT_NAMES": raw})
     assert got.account_names == (("444455556666", "payments-prod"),)
-    text = "\n".join(got.warnings)
+    text = "\n".join(got.notes)
     assert "key '1111-2222-3333' is not a 12-digit AWS account ID" in text
     assert "key '11112222333' is not a 12-digit" in text
     assert "the name of account 111122223333 must be a non-empty string" in text
     assert "the name of account 222233334444" in text
-    assert len(got.warnings) == 4
+    assert len(got.notes) == 4

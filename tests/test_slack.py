@@ -14,6 +14,7 @@ from pytest_httpserver import HTTPServer
 
 import slack
 from slack import Delivery, RetryPolicy, post_to_slack, redact, webhook_url_problem
+from support.fake_clock import FakeClock
 from support.fake_slack import FakeSlack, Response
 from support.loopback_tls import client_context, make_certificate, server_context
 from support.trickle_server import TrickleServer
@@ -21,21 +22,6 @@ from support.trickle_server import TrickleServer
 PATH = "/services/T000/B000/slack-secret-token"
 PAYLOAD = {"text": "héllo <!channel>", "attachments": [{"color": "#E01E5A", "blocks": []}]}
 FAST = RetryPolicy(max_attempts=4, request_timeout=2.0, base_delay=0.5, max_delay=4.0)
-
-
-class FakeClock:
-    """A clock that only moves when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def post(url: str, clock: FakeClock, **kwargs: object) -> Delivery:

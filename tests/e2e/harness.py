@@ -32,9 +32,11 @@ logger = logging.getLogger("e2e")
 
 # Every example runs in its default region (Seoul): moto serves every region alike.
 REGION = "ap-northeast-2"
-# The module as the examples use it (source = "../.."): its root *.tf files and lambda/.
+# The module as the examples use it (source = "../.."): its root *.tf files and lambda/, and
+# its submodules (source = "../../modules/<name>").
 MODULE_FILE_PATTERNS = ("*.tf",)
 HANDLER_DIR = "lambda"
+SUBMODULES_DIR = "modules"
 # The webhook variable must be https:// (module validation); the test never posts to it.
 PLACEHOLDER_WEBHOOK = "https://hooks.slack.com/services/T00000000/B00000000/e2ePlaceholder"
 SSM_PARAMETER = "/alarm-to-slack-e2e/slack-webhook-url"
@@ -91,14 +93,19 @@ def _ignore_build_output(directory: str, names: list[str]) -> set[str]:
 
 
 def copy_example(example: str, destination: Path) -> Path:
-    """A copy of the module (root *.tf + lambda/) and of examples/<example> under `destination`,
-    laid out as in the repository so `source = "../.."` resolves; returns the example dir."""
+    """A copy of the module (root *.tf + lambda/ + modules/) and of examples/<example> under
+    `destination`, laid out as in the repository so `source = "../.."` and
+    `source = "../../modules/<name>"` resolve; returns the example dir."""
     root = destination / "repo"
     root.mkdir(parents=True)
     for pattern in MODULE_FILE_PATTERNS:
         for path in REPO_ROOT.glob(pattern):
             shutil.copy2(path, root / path.name)
     shutil.copytree(REPO_ROOT / HANDLER_DIR, root / HANDLER_DIR, ignore=_ignore_build_output)
+    if (REPO_ROOT / SUBMODULES_DIR).is_dir():
+        shutil.copytree(
+            REPO_ROOT / SUBMODULES_DIR, root / SUBMODULES_DIR, ignore=_ignore_build_output
+        )
     workdir = root / "examples" / example
     shutil.copytree(REPO_ROOT / "examples" / example, workdir, ignore=_ignore_build_output)
     return workdir

@@ -13,7 +13,6 @@ examples/organization/member, not here."""
 from __future__ import annotations
 
 import json
-import shutil
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -46,9 +45,8 @@ def organization(
     stack.client("ssm").put_parameter(
         Name=SSM_PARAMETER, Value=PLACEHOLDER_WEBHOOK, Type="SecureString", Overwrite=True
     )
+    # copy_example brings modules/ too (the example uses modules/forwarder).
     workdir = copy_example("organization", tmp / "organization")
-    # The example also uses modules/forwarder, which copy_example leaves out.
-    shutil.copytree(REPO_ROOT / "modules", workdir.parents[1] / "modules")
     write_aws_override(workdir, moto_server.endpoint)
     deployment = Deployment(
         example="organization",

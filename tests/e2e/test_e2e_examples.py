@@ -335,18 +335,27 @@ EXPECTED_ENVIRONMENT = {
         "TIMEZONE": "Asia/Seoul",
         "MESSAGE_LANGUAGE": "ko",
         "LOG_LEVEL": "INFO",
+        # The storm settings (digest_threshold, slack_message_interval_seconds) at their defaults.
+        "DIGEST_THRESHOLD": "3",
+        "SLACK_MESSAGE_INTERVAL_SECONDS": "1",
     },
     "new-ec2-instance": {
         "SLACK_WEBHOOK_URL": PLACEHOLDER_WEBHOOK,
         "TIMEZONE": "UTC",
         "MESSAGE_LANGUAGE": "en",
         "LOG_LEVEL": "INFO",
+        # The storm settings (digest_threshold, slack_message_interval_seconds) at their defaults.
+        "DIGEST_THRESHOLD": "3",
+        "SLACK_MESSAGE_INTERVAL_SECONDS": "1",
     },
     "direct-to-lambda": {
         "SLACK_WEBHOOK_SSM_PARAMETER": SSM_PARAMETER,
         "TIMEZONE": "UTC",
         "MESSAGE_LANGUAGE": "en",
         "LOG_LEVEL": "INFO",
+        # The storm settings (digest_threshold, slack_message_interval_seconds) at their defaults.
+        "DIGEST_THRESHOLD": "3",
+        "SLACK_MESSAGE_INTERVAL_SECONDS": "1",
     },
 }
 

@@ -132,7 +132,9 @@ def _fill_sqs_gaps() -> None:
     - StartMessageMoveTask / ListMessageMoveTasks (dead-letter queue redrive), which moto 5.2
       lacks: the move runs at once and is listed as COMPLETED;
     - RedrivePolicy is returned as compact JSON, as AWS returns it (moto's `json.dumps` spacing
-      shows up as a change in every plan after apply)."""
+      shows up as a change in every plan after apply);
+    - SetQueueAttributes without a Policy keeps the queue's policy (moto drops it, so setting
+      the redrive policy after the queue policy left the provider waiting for that policy)."""
     import base64 as b64  # noqa: PLC0415
     import json as js  # noqa: PLC0415
     import time as clock  # noqa: PLC0415
@@ -145,6 +147,15 @@ def _fill_sqs_gaps() -> None:
 
     add_message = Queue.add_message
     queue_attributes = Queue.attributes.fget  # type: ignore[attr-defined]
+    set_attributes = Queue._set_attributes
+
+    def set_attributes_keeping_the_policy(
+        self: Any, attributes: dict[str, Any], now: float | None = None
+    ) -> None:
+        policy = getattr(self, "policy", None)
+        set_attributes(self, attributes, now)
+        if "Policy" not in attributes:
+            self.policy = policy
 
     def attributes_as_aws_returns_them(self: Any) -> dict[str, Any]:
         result = dict(queue_attributes(self))
@@ -217,6 +228,7 @@ def _fill_sqs_gaps() -> None:
         return ActionResult({"Results": own[:limit]})
 
     Queue.add_message = add_message_for_the_poller  # type: ignore[method-assign]
+    Queue._set_attributes = set_attributes_keeping_the_policy  # type: ignore[method-assign]
     Queue.attributes = property(attributes_as_aws_returns_them)  # type: ignore[assignment,method-assign]
     SQSResponse.start_message_move_task = start_message_move_task  # type: ignore[attr-defined]
     SQSResponse.list_message_move_tasks = list_message_move_tasks  # type: ignore[attr-defined]
