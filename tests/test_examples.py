@@ -372,12 +372,13 @@ def _add_servers(copy: Path) -> None:
         (copy / f"server-{server}.tf").write_text(template.replace("web", server))
 
 
-def _plan_example(name: str, workdir: Path, env: Mapping[str, str]) -> ExamplePlans:
+def _plan_example(
+    name: str, aliases: list[str | None], workdir: Path, env: Mapping[str, str]
+) -> ExamplePlans:
     example = name.split("+", 1)[0]
     copy = _copy_example(example, workdir / name.replace("/", "--"))
     if name == COPIED:
         _add_servers(copy)
-    aliases = _provider_aliases(example)
     (copy / "provider_override.tf").write_text(_provider_override(aliases))
     (copy / "tests").mkdir()
     (copy / "tests" / "plan.tftest.hcl").write_text(
@@ -423,8 +424,13 @@ def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ExamplePlans]:
     env = terraform_env()
     workdir = tmp_path_factory.mktemp("examples")
     planned = (*EXAMPLES, COPIED)
+    # Parsed here, one at a time: python-hcl2 goes through ast.literal_eval, which CPython 3.11
+    # does not make thread-safe ("AST constructor recursion depth mismatch", cpython#106905).
+    aliases = {name: _provider_aliases(name.split("+", 1)[0]) for name in planned}
     with ThreadPoolExecutor(max_workers=len(planned)) as pool:
-        futures = {name: pool.submit(_plan_example, name, workdir, env) for name in planned}
+        futures = {
+            name: pool.submit(_plan_example, name, aliases[name], workdir, env) for name in planned
+        }
         return {name: future.result() for name, future in futures.items()}
 
 
