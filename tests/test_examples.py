@@ -728,6 +728,17 @@ def test_slack_app_routing_creates_the_state_table(plans: dict[str, ExamplePlans
     assert table["point_in_time_recovery"][0]["enabled"] is True
 
 
+def test_every_example_root_is_planned_here() -> None:
+    # The plans above are the examples' only init + validate (a plan validates first):
+    # tests/test_terraform.py validates the module and its submodules, not the examples.
+    roots = {
+        path.parent.relative_to(EXAMPLES_DIR).as_posix()
+        for path in EXAMPLES_DIR.glob("**/versions.tf")
+        if ".terraform" not in path.parts
+    }
+    assert roots == set(EXAMPLES)
+
+
 @pytest.mark.terraform
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_examples_only_create(plans: dict[str, ExamplePlans], example: str) -> None:

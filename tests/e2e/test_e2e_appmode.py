@@ -1,6 +1,8 @@
 """End to end in Slack app mode: examples/slack-app-routing applied into moto (DynamoDB included),
 an ALARM then an OK played through the topic, the inbox queue and the deployed handler against
-a fake Slack Web API; a replayed record posts nothing; destroy leaves nothing behind.
+a fake Slack Web API; the ALARM's metric graph (drawn by moto's GetMetricWidgetImage gap filler)
+lands in the message's thread; a replayed record posts and draws nothing; destroy leaves nothing
+behind.
 
 As in test_e2e_examples.py the test plays CloudWatch (the state change message from
 describe_alarms) and Lambda's SQS poller (a batch received from the deployed inbox, handed to the
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import struct
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,7 +22,7 @@ from e2e.harness import REGION, Deployment, Stack, copy_example, terraform_env_f
 from support import cloudwatch
 from support.aws_override import write_aws_override
 from support.fake_slack_api import DEFAULT_TOKEN, FakeSlackApi
-from support.moto_server import MotoServer
+from support.moto_server import PNG_SIGNATURE, MotoServer
 from support.storm import sqs_record
 
 pytestmark = pytest.mark.e2e
@@ -27,6 +30,7 @@ pytestmark = pytest.mark.e2e
 NAME = "e2e-app"
 TOKEN_PARAMETER = "/alarm-to-slack-e2e/slack-bot-token"  # noqa: S105 - a parameter name
 ALERTS, DATABASE = "C0E2EALERTS", "C0E2EDATABS"
+GRAPH_CALLS = ["files.getUploadURLExternal", "upload", "files.completeUploadExternal"]
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +97,32 @@ def _notify(stack: Stack, deployment: Deployment, alarm_name: str, new_state: st
     return {"Records": [sqs_record(json.dumps(envelope))]}
 
 
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data.startswith(PNG_SIGNATURE)
+    width, height = struct.unpack(">II", data[16:24])  # IHDR, right after the signature
+    return width, height
+
+
+def test_the_deployed_function_draws_graphs_with_the_one_permission_it_needs(
+    app_stack: tuple[Stack, Deployment],
+) -> None:
+    stack, deployment = app_stack
+    configuration = stack.function_configuration(deployment)
+    variables = configuration["Environment"]["Variables"]
+    assert variables["SLACK_GRAPHS"] == "true"
+    assert variables["SLACK_GRAPH_WINDOW_MINUTES"] == "180"
+    role = configuration["Role"].rsplit("/", 1)[-1]
+    policy = stack.client("iam", "us-east-1").get_role_policy(
+        RoleName=role, PolicyName=f"{NAME}-permissions"
+    )["PolicyDocument"]
+    document = json.loads(policy) if isinstance(policy, str) else policy
+    graphs = [s for s in document["Statement"] if s.get("Sid") == "DrawAlarmMetricGraphs"]
+    # GetMetricWidgetImage has no resource-level permissions: "*" is the only resource it takes.
+    assert [(s["Action"], s["Resource"]) for s in graphs] == [
+        ("cloudwatch:GetMetricWidgetImage", "*")
+    ]
+
+
 def test_alarm_then_ok_is_one_message_resolved_in_place_and_a_replay_posts_nothing(
     app_stack: tuple[Stack, Deployment], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -105,9 +135,26 @@ def test_alarm_then_ok_is_one_message_resolved_in_place_and_a_replay_posts_nothi
         def invoke(event: dict) -> Any:
             return stack.invoke(deployment, event, monkeypatch=monkeypatch, overrides=overrides)
 
-        with timed("slack-app-routing: ALARM then OK through the inbox"):
+        with timed("slack-app-routing: ALARM through the inbox, with its graph"):
             alarm_event = _notify(stack, deployment, alarm_name, "ALARM")
             assert invoke(alarm_event) == {"batchItemFailures": []}
+        # The text first, then the graph, uploaded the way Slack wants files now.
+        assert [c.method for c in fake.calls] == ["chat.postMessage", *GRAPH_CALLS]
+        (message,) = fake.messages(DATABASE)
+        (graph,) = message.replies
+        (shared,) = graph.content["files"]
+        assert shared["title"] == alarm_name
+        upload = fake.files[shared["id"]]
+        assert upload.shared_in == (DATABASE, message.ts)
+        # Drawn by GetMetricWidgetImage (moto's gap filler) at the widget's 800 x 400.
+        assert _png_size(upload.content or b"") == (800, 400)
+
+        calls = len(fake.calls)
+        with timed("slack-app-routing: the ALARM record again"):
+            assert invoke(alarm_event) == {"batchItemFailures": []}
+        assert len(fake.calls) == calls, "a redelivered ALARM posts and draws nothing"
+
+        with timed("slack-app-routing: OK through the inbox"):
             ok_event = _notify(stack, deployment, alarm_name, "OK")
             assert invoke(ok_event) == {"batchItemFailures": []}
 
@@ -117,10 +164,11 @@ def test_alarm_then_ok_is_one_message_resolved_in_place_and_a_replay_posts_nothi
         assert message.color == "#2EB67D"
         assert message.text.startswith(":white_check_mark: *Resolved")
         assert alarm_name in message.text
-        # The thread holds the OK once (and, with slack_graphs on, the ALARM's metric graph).
+        # The thread holds the ALARM's graph, then the OK once.
         texts = [reply.text for reply in message.replies]
-        assert texts.count(f":white_check_mark: *OK*: {alarm_name}") == 1, texts
-        assert all(t.startswith("[file: ") for t in texts if "*OK*" not in t), texts
+        assert len(texts) == 2, texts
+        assert texts[0].startswith("[file: "), texts
+        assert texts[1] == f":white_check_mark: *OK*: {alarm_name}", texts
         # Every Web API call carries the bot token; the graph's bytes go to Slack's pre-signed
         # upload URL without it, as Slack wants them.
         assert {c.authorization for c in fake.calls if c.method != "upload"} == {"Bearer"}
