@@ -1,4 +1,5 @@
-"""A small Slack Web API client (chat.postMessage, chat.update) over urllib; never logs the token.
+"""A small Slack Web API client (chat.postMessage, chat.update, the files.* upload calls) over
+http.client; never logs the token.
 
 Retries, backoff, Retry-After and the deadline are slack.send_with_retries, shared with the
 webhook transport. Slack answers most failures with HTTP 200 and {"ok": false, "error": ...}:
@@ -11,6 +12,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from settings import is_allowed_api_url
 from slack import (
@@ -21,6 +23,7 @@ from slack import (
     encode_payload,
     send_with_retries,
 )
+from text import safe_text
 
 # typing costs cold-start time and is only needed by type checkers.
 TYPE_CHECKING = False
@@ -29,6 +32,13 @@ if TYPE_CHECKING:
 
 DEFAULT_BASE_URL = "https://slack.com/api/"
 RESPONSE_LIMIT = 1_000_000
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded; charset=utf-8"
+# Sent form-encoded: files.getUploadURLExternal refuses a JSON body ("invalid_arguments" although
+# filename and length are there), and Slack's own SDKs send both files.* calls as a form, with
+# structured arguments (files=[...]) as JSON strings. Every Web API method accepts a form; chat.*
+# stays JSON (its blocks and attachments are nested).
+FORM_ENCODED_METHODS = frozenset({"files.getUploadURLExternal", "files.completeUploadExternal"})
 
 # Worth another try: Slack's own trouble and its rate limit (HTTP 429 carries Retry-After).
 RETRYABLE_ERRORS = frozenset(
@@ -131,6 +141,24 @@ def _classify(status: int, data: object, retry_after: float | None) -> Attempt:
     return Attempt(status, error, retryable=retryable, retry_after=retry_after)
 
 
+def encode_form(arguments: dict[str, Any]) -> bytes:
+    """`arguments` as an application/x-www-form-urlencoded body, the way Slack reads a form:
+    strings as they are, numbers in decimal, booleans as true/false, anything else (a list of
+    files, say) as a JSON string. A lone surrogate becomes U+FFFD instead of raising."""
+    fields: dict[str, str] = {}
+    for key, value in arguments.items():
+        if isinstance(value, str):
+            text = value
+        elif isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, int | float):
+            text = str(value)
+        else:
+            text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        fields[safe_text(key)] = safe_text(text)
+    return urlencode(fields).encode("ascii")
+
+
 class SlackApi:
     """The bot's Web API calls, each with slack.py's retry rules and the caller's deadline."""
 
@@ -155,12 +183,16 @@ class SlackApi:
         return f"SlackApi(base_url={self.base_url!r})"
 
     def call(self, method: str, arguments: dict[str, Any], *, deadline: float | None) -> ApiResult:
-        """POST `arguments` as JSON to `method`; retry what Slack says is worth retrying."""
-        body = encode_payload(arguments)
+        """POST `arguments` to `method` (JSON, or a form for FORM_ENCODED_METHODS); retry what
+        Slack says is worth retrying."""
+        if method in FORM_ENCODED_METHODS:
+            body, content_type = encode_form(arguments), FORM_CONTENT_TYPE
+        else:
+            body, content_type = encode_payload(arguments), JSON_CONTENT_TYPE
         responses: list[dict[str, Any]] = []
 
         def attempt(timeout: float) -> Attempt:
-            result, data = self._attempt(method, body, timeout)
+            result, data = self._attempt(method, body, content_type, timeout)
             if isinstance(data, dict):
                 responses.append(data)
             return result
@@ -176,7 +208,9 @@ class SlackApi:
     def update_message(self, arguments: dict[str, Any], *, deadline: float | None) -> ApiResult:
         return self.call("chat.update", arguments, deadline=deadline)
 
-    def _attempt(self, method: str, body: bytes, timeout: float) -> tuple[Attempt, object]:
+    def _attempt(
+        self, method: str, body: bytes, content_type: str, timeout: float
+    ) -> tuple[Attempt, object]:
         """One POST, bounded as a whole by `timeout` (slack.py's deadline-bound connection)."""
         import http.client  # noqa: PLC0415
         from urllib.parse import urlsplit  # noqa: PLC0415
@@ -195,7 +229,7 @@ class SlackApi:
                 parts.path,
                 body=body,
                 headers={
-                    "Content-Type": "application/json; charset=utf-8",
+                    "Content-Type": content_type,
                     "Authorization": f"Bearer {self._token}",
                 },
             )

@@ -115,15 +115,17 @@ def test_upload_follows_the_three_step_flow_with_a_bearer_token(
     post_graph(alarm_in(), CHANNEL, ts, api=api, client=FakeCloudWatch())
     assert file_calls(fake) == list(FILE_STEPS)
     start, _, complete = (c for c in fake.calls if c.method in FILE_STEPS)
+    # Both files.* calls go as a form (Slack refuses a JSON body on getUploadURLExternal):
+    # every value a string, the list of files a JSON string.
+    for call in (start, complete):
+        assert call.content_type == "application/x-www-form-urlencoded; charset=utf-8"
     assert start.arguments["filename"].endswith(".png")
-    assert start.arguments["length"] == len(PNG)
+    assert start.arguments["length"] == str(len(PNG))
     assert start.arguments["alt_txt"].startswith("Graph of CPUUtilization for alarm prod-web-1-cpu")
     assert start.authorization == complete.authorization == "Bearer"
-    assert complete.arguments == {
-        "files": [{"id": complete.answer["files"][0]["id"], "title": "prod-web-1-cpu"}],
-        "channel_id": CHANNEL,
-        "thread_ts": ts,
-    }
+    files = json.loads(complete.arguments.pop("files"))
+    assert files == [{"id": complete.answer["files"][0]["id"], "title": "prod-web-1-cpu"}]
+    assert complete.arguments == {"channel_id": CHANNEL, "thread_ts": ts}
     # files.upload is retired: never called.
     assert not fake.calls_to("files.upload")
 

@@ -92,9 +92,11 @@ def timeline(fake: FakeSlackApi) -> list[str]:
     events: list[str] = []
     original = fake.answer
 
-    def recording(method: str, authorization: str | None, arguments: object) -> Any:
+    def recording(
+        method: str, authorization: str | None, arguments: object, *, form: bool = False
+    ) -> Any:
         events.append(method)
-        return original(method, authorization, arguments)
+        return original(method, authorization, arguments, form=form)
 
     fake.answer = recording  # type: ignore[method-assign]
     return events

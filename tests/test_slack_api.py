@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qs
 
 import pytest
 from pytest_httpserver import HTTPServer
 
 from slack import RetryPolicy
-from slack_api import SlackApi
+from slack_api import SlackApi, encode_form
 
 TOKEN = "xoxb-1111-2222-secretsecretsecret"  # noqa: S105 - a test value
 FAST = RetryPolicy(max_attempts=3, request_timeout=2.0, base_delay=0.0, max_delay=0.0)
@@ -119,3 +120,35 @@ def test_unreachable_api_is_retried_then_reported(httpserver: HTTPServer) -> Non
     assert not result.ok
     assert result.delivery.attempts == 3
     assert json.dumps(result.delivery.error)
+
+
+def test_a_form_reads_back_as_slack_reads_it() -> None:
+    body = encode_form(
+        {
+            "filename": "cpu 80% & up.png",
+            "length": 1234,
+            "broadcast": True,
+            "files": [{"id": "F1", "title": "서버 CPU \ud800"}],
+        }
+    )
+    fields = parse_qs(body.decode("ascii"))
+    assert fields["filename"] == ["cpu 80% & up.png"]
+    assert fields["length"] == ["1234"]
+    assert fields["broadcast"] == ["true"]
+    # A lone surrogate (from an alarm name, say) becomes U+FFFD instead of raising.
+    assert json.loads(fields["files"][0]) == [{"id": "F1", "title": "서버 CPU \ufffd"}]
+
+
+def test_file_calls_go_as_a_form(httpserver: HTTPServer) -> None:
+    form = "application/x-www-form-urlencoded; charset=utf-8"
+    httpserver.expect_oneshot_request(
+        "/api/files.getUploadURLExternal",
+        method="POST",
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": form},
+        data="filename=g.png&length=3",
+    ).respond_with_json({"ok": True, "upload_url": "https://files.slack.com/x", "file_id": "F1"})
+    result = client(httpserver).call(
+        "files.getUploadURLExternal", {"filename": "g.png", "length": 3}, deadline=None
+    )
+    assert result.ok
+    httpserver.check_assertions()

@@ -10,11 +10,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs
 
 from support.loopback_server import LoopbackServer
 
 DEFAULT_TOKEN = "xoxb-0000000000-0000000000000-fakefakefakefakefakefake"  # noqa: S105 - fake
 CONTENT_KEYS = ("text", "blocks", "attachments")
+# Slack answers a JSON body on this method with invalid_arguments, naming filename and length as
+# missing although they are there (seen live); a form works.
+FORM_ONLY_METHODS = frozenset({"files.getUploadURLExternal"})
 
 
 @dataclass
@@ -91,6 +95,36 @@ class UploadedFile:
 
 def _error(error: str, status: int = 200, **extra: Any) -> Answer:
     return Answer({"ok": False, "error": error, **extra}, status)
+
+
+def _form_arguments(body: bytes) -> dict[str, str] | None:
+    """An application/x-www-form-urlencoded body as Slack reads it: every value a string."""
+    try:
+        fields = parse_qs(body.decode("ascii"), keep_blank_values=True, strict_parsing=bool(body))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return {key: values[-1] for key, values in fields.items()}
+
+
+def _integer(value: object) -> int | None:
+    """A JSON integer, or a form's decimal string."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return None
+
+
+def _json_list(value: object) -> list[Any] | None:
+    """A JSON list, or a form's JSON string of one."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, list) else None
 
 
 class FakeSlackApi(LoopbackServer):
@@ -266,10 +300,10 @@ class FakeSlackApi(LoopbackServer):
     def _get_upload_url(self, arguments: dict[str, Any]) -> Answer:
         if "files:write" not in self.scopes:
             return _error("missing_scope", needed="files:write", provided=",".join(self.scopes))
-        filename, length = arguments.get("filename"), arguments.get("length")
+        filename, length = arguments.get("filename"), _integer(arguments.get("length"))
         if not isinstance(filename, str) or not filename:
             return _error("invalid_arguments")
-        if not isinstance(length, int) or isinstance(length, bool) or length <= 0:
+        if length is None or length <= 0:
             # Slack's answer when `length` is 0 or missing.
             return _error("missing_argument")
         self._ts_counter += 1
@@ -295,8 +329,8 @@ class FakeSlackApi(LoopbackServer):
     def _complete_upload(self, arguments: dict[str, Any]) -> Answer:
         if "files:write" not in self.scopes:
             return _error("missing_scope", needed="files:write", provided=",".join(self.scopes))
-        entries = arguments.get("files")
-        if not isinstance(entries, list) or not entries:
+        entries = _json_list(arguments.get("files"))
+        if not entries:
             return _error("invalid_arguments")
         uploads = []
         for entry in entries:
@@ -332,9 +366,10 @@ class FakeSlackApi(LoopbackServer):
         return Answer({"ok": True, "files": shared})
 
     def answer(  # noqa: PLR0911 - one return per way Slack refuses a call
-        self, method: str, authorization: str | None, arguments: object
+        self, method: str, authorization: str | None, arguments: object, *, form: bool = False
     ) -> Answer:
-        """Slack's answer to one API call (also usable without HTTP)."""
+        """Slack's answer to one API call (also usable without HTTP); `form`: the arguments came
+        form-encoded (every value a string), else as JSON."""
         with self._lock:
             if not authorization:
                 return _error("not_authed")
@@ -349,7 +384,9 @@ class FakeSlackApi(LoopbackServer):
             if handler is None:
                 return _error("unknown_method", 404)
             if not isinstance(arguments, dict):
-                return _error("invalid_json")
+                return _error("invalid_form_data" if form else "invalid_json")
+            if method in FORM_ONLY_METHODS and not form:
+                return _error("invalid_arguments")
             if method.startswith("chat.") and "chat:write" not in self.scopes:
                 return _error("missing_scope", needed="chat:write", provided=",".join(self.scopes))
             return handler(arguments)
@@ -382,14 +419,17 @@ class FakeSlackApi(LoopbackServer):
                     self._send(raw(body))
                     return
                 method = path.removeprefix("/api/")
-                try:
-                    arguments = json.loads(body.decode("utf-8")) if body else {}
-                except ValueError:
-                    arguments = None
-                if not content_type.startswith("application/json"):
-                    arguments = None
+                form = content_type.startswith("application/x-www-form-urlencoded")
+                arguments: object = None
+                if form:
+                    arguments = _form_arguments(body)
+                elif content_type.startswith("application/json"):
+                    try:
+                        arguments = json.loads(body.decode("utf-8")) if body else {}
+                    except ValueError:
+                        arguments = None
                 authorization = self.headers.get("Authorization")
-                answer = fake.answer(method, authorization, arguments)
+                answer = fake.answer(method, authorization, arguments, form=form)
                 if answer.body.get("ok") and "charset=utf-8" not in content_type.lower():
                     answer = Answer({**answer.body, "warning": "missing_charset"}, answer.status)
                 fake._record(
