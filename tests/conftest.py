@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -35,10 +36,33 @@ SHARED_FIXTURE_FILES = (
 )
 
 
+def _grouped(path: str) -> bool:
+    """True for a test file whose tests form one xdist group (a path relative to the root)."""
+    parts = path.split("::", 1)[0].split("/")
+    return parts[-1] in SHARED_FIXTURE_FILES or (len(parts) > 1 and parts[-2] == "e2e")
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Give the tests of each SHARED_FIXTURE_FILES file and each e2e file one xdist group."""
     for item in items:
-        path = item.path
-        if path.name in SHARED_FIXTURE_FILES or path.parent.name == "e2e":
-            item.add_marker(pytest.mark.xdist_group(path.stem))
+        if _grouped(item.path.as_posix()):
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    """Under `--dist loadgroup` each worker tags a grouped test's node id with `@<group>` and the
+    controller schedules by that tag. Where it cannot (pytest-xdist 3.8 with pytest 9), a group's
+    tests are silently spread over the workers and every worker builds the group's Terraform
+    plans and moto deployments again: measured, twice the CPU. Stop the run instead."""
+    if node.config.getvalue("dist") != "loadgroup":
+        return
+    untagged = [nodeid for nodeid in ids if _grouped(nodeid) and "@" not in nodeid]
+    if untagged:
+        pytest.exit(
+            f"pytest-xdist did not tag {len(untagged)} grouped tests with their group (e.g."
+            f" {untagged[0]}), so their shared fixtures would be built once per worker. Use the"
+            " pytest and pytest-xdist versions pinned in requirements-dev.txt.",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
