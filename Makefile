@@ -12,9 +12,10 @@ BUILD := build
 EVENT ?=
 SCENARIO ?=
 PYTEST_ARGS ?=
-# pytest-xdist workers for `make test`: most Terraform and e2e time is spent waiting (provider
-# start-up, moto's SQS polling), so more workers than cores pays off. 0 runs in one process.
-PYTEST_WORKERS ?= 4
+# pytest-xdist workers for `make test`. Terraform and moto keep the cores busy, but the aws
+# provider idles ~25 s on every SQS queue it creates or deletes in moto: on 2 cores, 3 workers
+# measured 9 min, 2 workers 10 min (README, "Test suite time"). 0 runs in one process.
+PYTEST_WORKERS ?= 3
 PYTEST_PARALLEL := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadgroup)
 
 export PYTHONDONTWRITEBYTECODE := 1
