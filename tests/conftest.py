@@ -37,7 +37,7 @@ SHARED_FIXTURE_FILES = (
 
 
 def _grouped(path: str) -> bool:
-    """True for a test file whose tests form one xdist group (a path relative to the root)."""
+    """True for a test file whose tests form one xdist group (`path`: a file path or node id)."""
     parts = path.split("::", 1)[0].split("/")
     return parts[-1] in SHARED_FIXTURE_FILES or (len(parts) > 1 and parts[-2] == "e2e")
 
