@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import struct
-import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,25 +11,8 @@ from botocore.exceptions import ClientError
 
 from alarm import parse_event
 from graph import GraphError, render_png, widget_for
-from support.moto_server import PNG_SIGNATURE, MotoServer, tiny_png
+from support.moto_server import MotoServer, png_size, tiny_png
 from support.terraform import REPO_ROOT
-
-
-def png_size(data: bytes) -> tuple[int, int]:
-    """Width and height from a PNG's IHDR chunk, after checking every chunk's CRC."""
-    assert data.startswith(PNG_SIGNATURE)
-    position, size = len(PNG_SIGNATURE), None
-    while position < len(data):
-        (length,) = struct.unpack(">I", data[position : position + 4])
-        kind = data[position + 4 : position + 8]
-        body = data[position + 8 : position + 8 + length]
-        (crc,) = struct.unpack(">I", data[position + 8 + length : position + 12 + length])
-        assert crc == zlib.crc32(kind + body) & 0xFFFFFFFF, kind
-        if kind == b"IHDR":
-            size = struct.unpack(">II", body[:8])
-        position += 12 + length
-    assert size is not None
-    return size
 
 
 def test_tiny_png_is_a_valid_png_of_the_asked_size() -> None:

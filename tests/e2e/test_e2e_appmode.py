@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import struct
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,7 +21,7 @@ from e2e.harness import REGION, Deployment, Stack, copy_example, terraform_env_f
 from support import cloudwatch
 from support.aws_override import write_aws_override
 from support.fake_slack_api import DEFAULT_TOKEN, FakeSlackApi
-from support.moto_server import PNG_SIGNATURE, MotoServer
+from support.moto_server import MotoServer, png_size
 from support.storm import sqs_record
 
 pytestmark = pytest.mark.e2e
@@ -97,12 +96,6 @@ def _notify(stack: Stack, deployment: Deployment, alarm_name: str, new_state: st
     return {"Records": [sqs_record(json.dumps(envelope))]}
 
 
-def _png_size(data: bytes) -> tuple[int, int]:
-    assert data.startswith(PNG_SIGNATURE)
-    width, height = struct.unpack(">II", data[16:24])  # IHDR, right after the signature
-    return width, height
-
-
 def test_the_deployed_function_draws_graphs_with_the_one_permission_it_needs(
     app_stack: tuple[Stack, Deployment],
 ) -> None:
@@ -147,7 +140,7 @@ def test_alarm_then_ok_is_one_message_resolved_in_place_and_a_replay_posts_nothi
         upload = fake.files[shared["id"]]
         assert upload.shared_in == (DATABASE, message.ts)
         # Drawn by GetMetricWidgetImage (moto's gap filler) at the widget's 800 x 400.
-        assert _png_size(upload.content or b"") == (800, 400)
+        assert png_size(upload.content or b"") == (800, 400)
 
         calls = len(fake.calls)
         with timed("slack-app-routing: the ALARM record again"):

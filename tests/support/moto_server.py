@@ -75,6 +75,23 @@ def tiny_png(width: int = 1, height: int = 1) -> bytes:
     )
 
 
+def png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk, after checking every chunk's CRC."""
+    assert data.startswith(PNG_SIGNATURE)
+    position, size = len(PNG_SIGNATURE), None
+    while position < len(data):
+        (length,) = struct.unpack(">I", data[position : position + 4])
+        kind = data[position + 4 : position + 8]
+        body = data[position + 8 : position + 8 + length]
+        (crc,) = struct.unpack(">I", data[position + 8 + length : position + 12 + length])
+        assert crc == zlib.crc32(kind + body) & 0xFFFFFFFF, kind
+        if kind == b"IHDR":
+            size = struct.unpack(">II", body[:8])
+        position += 12 + length
+    assert size is not None
+    return size
+
+
 def _widget_size(metric_widget: object) -> tuple[int, int]:
     """The image size a MetricWidget asks for (600 x 400 by default); ValueError if it is not
     a JSON object with a non-empty metrics array, as CloudWatch refuses it."""
