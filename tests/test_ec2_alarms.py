@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from support.attached_providers import attached
 from support.terraform import REPO_ROOT, terraform, terraform_env
 
 pytestmark = pytest.mark.terraform
@@ -163,9 +164,9 @@ def planned(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Mapping[str, 
     """Planned attributes of every managed resource, by address."""
     root = tmp_path_factory.mktemp("ec2-alarms-parity")
     _fixture(root)
-    env = terraform_env()
-    terraform(["init", "-backend=false", "-input=false", "-no-color"], root, env=env)
-    result = terraform(["test", "-json", "-verbose", "-no-color"], root, env=env, check=False)
+    with attached(terraform_env(), root, aws=True) as env:
+        terraform(["init", "-backend=false", "-input=false", "-no-color"], root, env=env)
+        result = terraform(["test", "-json", "-verbose", "-no-color"], root, env=env, check=False)
     plans = [
         json.loads(line)["test_plan"]
         for line in result.stdout.splitlines()

@@ -26,6 +26,7 @@ from typing import Any
 import hcl2
 import pytest
 
+from support.attached_providers import attached
 from support.terraform import terraform, terraform_env
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -385,8 +386,12 @@ def _plan_example(
         _test_file(example, SCENARIOS[example], aliases)
     )
 
-    terraform(["init", "-backend=false", "-input=false", "-no-color"], copy, env=env)
-    result = terraform(["test", "-json", "-verbose", "-no-color"], copy, env=env, check=False)
+    # One archive process per example, and one aws process where the example configures aws once.
+    with attached(env, copy, aws=aliases == [None]) as attached_env:
+        terraform(["init", "-backend=false", "-input=false", "-no-color"], copy, env=attached_env)
+        result = terraform(
+            ["test", "-json", "-verbose", "-no-color"], copy, env=attached_env, check=False
+        )
 
     plans: dict[str, Plan] = {}
     problems: list[str] = []

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from support.attached_providers import attached
 from support.terraform import (
     ARCHIVE_VERSION,
     BUILD_DIR,
@@ -104,10 +105,13 @@ def test_module_terraform_test_suite_passes(
     test_file: Path, tf_env: dict[str, str], tmp_path: Path
 ) -> None:
     root = _module_copy(tmp_path / "module")
-    terraform(["init", "-backend=false", "-no-color"], root, env=tf_env)
-    result = terraform(
-        ["test", "-no-color", f"-filter={test_file.as_posix()}"], root, env=tf_env, check=False
-    )
+    # One aws and one archive process serve all runs of the suite (every aws is a mock_provider);
+    # the init and validate above still install and start the providers themselves.
+    with attached(tf_env, root, aws=True) as env:
+        terraform(["init", "-backend=false", "-no-color"], root, env=env)
+        result = terraform(
+            ["test", "-no-color", f"-filter={test_file.as_posix()}"], root, env=env, check=False
+        )
     assert result.returncode == 0, result.stdout + result.stderr
     assert ", 0 failed" in result.stdout
     assert f"{test_file.as_posix()}... pass" in result.stdout

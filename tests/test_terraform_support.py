@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import hcl2
 import pytest
 
 from support import REPO_ROOT
+from support.attached_providers import attached, aws_aliases
 from support.terraform import (
     ARCHIVE_VERSION,
     AUTOMATION_ENV,
@@ -218,3 +220,52 @@ def test_constraint_check_rejects_what_terraform_rejects() -> None:
     assert _satisfies("99.0.0", ">= 2.4")
     assert not _satisfies("99.0.0", ">= 2.4, < 3.0")
     assert not _satisfies("99.0.0", "~> 2.4")
+
+
+# -- support/attached_providers.py: shared provider processes ------------------------------------
+
+ALIASED_ROOT = """
+provider "aws" {
+  region = "eu-west-1"
+}
+
+provider "aws" {
+  alias  = "second_region"
+  region = "us-east-1"
+}
+"""
+
+
+def test_an_aliased_aws_configuration_is_found_and_never_shared(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text('provider "aws" {\n  region = "eu-west-1"\n}\n')
+    (tmp_path / "other.tf").write_text('provider "archive" {\n  alias = "x"\n}\n')
+    assert aws_aliases(tmp_path) == []
+
+    (tmp_path / "regions.tf").write_text(ALIASED_ROOT)
+    assert aws_aliases(tmp_path) == ["regions.tf"]
+    env = terraform_env()
+    with (
+        pytest.raises(TerraformSetupError, match=r"configures aws more than once \(regions.tf\)"),
+        attached(env, tmp_path, aws=True),
+    ):
+        pass
+
+
+def test_registry_installs_share_nothing(tmp_path: Path) -> None:
+    base = {"TF_PLUGIN_MIRROR": "", "PATH": os.environ["PATH"]}
+    with attached(base, tmp_path, aws=True) as env:
+        assert env == base
+
+
+def test_an_attached_archive_serves_from_the_directory_and_stops_after(tmp_path: Path) -> None:
+    env = terraform_env()
+    source = plugin_mirror_source(env)
+    if source is None or list(source.glob("registry.terraform.io/hashicorp/archive/*")):
+        pytest.skip("only the offline mirror's stand-in is shared")  # a real archive is not
+    with attached(env, tmp_path) as attached_env:
+        (entry,) = json.loads(attached_env["TF_REATTACH_PROVIDERS"]).items()
+        assert entry[0] == "registry.terraform.io/hashicorp/archive"
+        pid = entry[1]["Pid"]
+        assert Path(f"/proc/{pid}/cwd").resolve() == tmp_path.resolve()
+    with pytest.raises(ProcessLookupError):  # ended by SIGINT and reaped before the block ended
+        os.kill(pid, 0)

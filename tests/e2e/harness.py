@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from support.attached_providers import attached, aws_aliases
 from support.moto_server import FAKE_CREDENTIALS, MotoServer
 from support.terraform import REPO_ROOT, terraform, terraform_env
 
@@ -128,14 +129,26 @@ class Deployment:
     plan_output: str = ""
     applied: bool = False
     destroyed: bool = False
+    # The provider processes this deployment's commands share (support/attached_providers.py).
+    _providers: contextlib.ExitStack = dataclasses.field(default_factory=contextlib.ExitStack)
+    _attached_env: dict[str, str] | None = None
 
     def output(self, key: str) -> Any:
         return self.outputs[key]["value"]
 
     def tf(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        if self._attached_env is None:
+            share_aws = not aws_aliases(self.workdir)
+            self._attached_env = self._providers.enter_context(
+                attached(self.env, self.workdir, aws=share_aws)
+            )
         try:
             return terraform(
-                list(args), self.workdir, env=self.env, check=check, timeout=TERRAFORM_TIMEOUT
+                list(args),
+                self.workdir,
+                env=self._attached_env,
+                check=check,
+                timeout=TERRAFORM_TIMEOUT,
             )
         except subprocess.TimeoutExpired as error:
             output = error.output.decode() if isinstance(error.output, bytes) else error.output
@@ -159,13 +172,18 @@ class Deployment:
         self.plan_output = result.stdout + result.stderr
 
     def destroy(self) -> None:
-        if not self.applied or self.destroyed:
-            return
-        with timed(f"{self.example}: destroy"):
-            # The plan right after apply refreshed the state; the aws provider's refresh is the
-            # slow part on this machine, so destroy from the state as it is.
-            self.tf("destroy", "-auto-approve", "-input=false", "-no-color", "-refresh=false")
-        self.destroyed = True
+        """Destroy what was applied (once), then stop the shared provider processes."""
+        try:
+            if not self.applied or self.destroyed:
+                return
+            with timed(f"{self.example}: destroy"):
+                # The plan right after apply refreshed the state; the aws provider's refresh is
+                # the slow part on this machine, so destroy from the state as it is.
+                self.tf("destroy", "-auto-approve", "-input=false", "-no-color", "-refresh=false")
+            self.destroyed = True
+        finally:
+            self._providers.close()
+            self._attached_env = None
 
 
 # -- Lambda's part -----------------------------------------------------------------------------

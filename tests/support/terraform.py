@@ -95,7 +95,7 @@ def _provider_leaves(source: Path, arch: str) -> list[Path]:
     return leaves
 
 
-def _venv_python() -> Path:
+def venv_python() -> Path:
     """The venv interpreter (unresolved: a resolved system python would not see the venv's `tf`)."""
     if sys.prefix != sys.base_prefix:
         if importlib.util.find_spec("tf") is None:
@@ -201,7 +201,7 @@ def build_mirror(source: Path, build_dir: Path = BUILD_DIR) -> Path:
                 stand_in.unlink()
             stand_in.mkdir(parents=True, exist_ok=True)
             launcher = stand_in / f"terraform-provider-archive_v{ARCHIVE_VERSION}_x5"
-            _write_if_changed(launcher, _launcher_script(_venv_python(), provider_home), 0o755)
+            _write_if_changed(launcher, _launcher_script(venv_python(), provider_home), 0o755)
             provider_home.mkdir(parents=True, exist_ok=True)
             wanted.add(stand_in)
         _remove_stale(mirror_dir, arch, wanted)
