@@ -9,15 +9,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from support.attached_providers import attached
 from support.terraform import INSTALL_HINT, REPO_ROOT, terraform, terraform_env
 
 pytestmark = pytest.mark.terraform
 
-ROOT_TF = """\
+PROVIDERS_TF = """\
 terraform {
   required_providers {
     aws = {
@@ -37,59 +40,16 @@ provider "aws" {
   skip_metadata_api_check     = true
   skip_region_validation      = true
 }
-
-module "alarm_to_slack" {
-  source = "{source}"
-
-  name              = "prod"
-  slack_webhook_url = "https://hooks.slack.com/services/T000/B000/XXXX"
-{inputs}
-}
 """
 
-
-@pytest.fixture(scope="module")
-def root(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    """A consumer root, initialised once; each test rewrites its module inputs."""
-    if shutil.which(os.environ.get("TERRAFORM", "terraform")) is None:
-        pytest.fail(f"terraform is not on PATH. {INSTALL_HINT}")
-    env = terraform_env()
-    path = tmp_path_factory.mktemp("errors")
-    write_inputs(path, "")
-    terraform(["init", "-backend=false", "-no-color"], path, env=env)
-    return path, env
+WEBHOOK = '  slack_webhook_url = "https://hooks.slack.com/services/T000/B000/XXXX"\n'
 
 
-def write_inputs(path: Path, inputs: str) -> None:
-    source = os.path.relpath(REPO_ROOT, path)
-    (path / "main.tf").write_text(ROOT_TF.replace("{source}", source).replace("{inputs}", inputs))
-
-
-def validate_errors(root: tuple[Path, dict[str, str]], inputs: str) -> list[str]:
-    path, env = root
-    write_inputs(path, inputs)
-    result = terraform(["validate", "-json", "-no-color"], path, env=env, check=False)
-    report = json.loads(result.stdout)
-    return [
-        f"{d['summary']}: {d.get('detail', '')}"
-        for d in report["diagnostics"]
-        if d["severity"] == "error"
-    ]
-
-
-def plan_errors(root: tuple[Path, dict[str, str]], inputs: str) -> list[str]:
-    path, env = root
-    write_inputs(path, inputs)
-    result = terraform(
-        ["plan", "-json", "-input=false", "-lock=false", "-no-color"], path, env=env, check=False
+def module_call(name: str, inputs: str, source: str) -> str:
+    """A call of the module named `name` (also its `name` input) with `inputs` as written."""
+    return (
+        f'module "{name}" {{\n  source = {json.dumps(source)}\n\n  name = "{name}"\n{inputs}\n}}\n'
     )
-    errors = []
-    for line in result.stdout.splitlines():
-        message = json.loads(line)
-        if message.get("type") == "diagnostic" and message["diagnostic"]["severity"] == "error":
-            diagnostic = message["diagnostic"]
-            errors.append(f"{diagnostic['summary']}: {diagnostic.get('detail', '')}")
-    return errors
 
 
 # Every rule broken at once, next to valid entries: one `validate` reports them all, and each
@@ -154,93 +114,28 @@ EXPECTED = [
 ]
 
 
-@pytest.fixture(scope="module")
-def all_invalid_errors(root: tuple[Path, dict[str, str]]) -> list[str]:
-    return validate_errors(root, ALL_INVALID)
-
-
-@pytest.mark.parametrize(("start", "named", "not_named"), EXPECTED, ids=[e[0] for e in EXPECTED])
-def test_a_validation_error_names_the_offending_key_or_value(
-    all_invalid_errors: list[str], start: str, named: list[str], not_named: list[str]
-) -> None:
-    (error,) = [e for e in all_invalid_errors if e.split(": ", 1)[1].startswith(start)]
-    for text in named:
-        assert text in error, error
-    for text in not_named:
-        assert text not in error, error
-
-
-def test_every_broken_rule_was_reported(all_invalid_errors: list[str]) -> None:
-    assert len(all_invalid_errors) == len(EXPECTED), all_invalid_errors
-
-
-def test_a_wildcard_webhook_parameter_is_named(root: tuple[Path, dict[str, str]]) -> None:
-    # Its own plan, without the URL: the parameter's rules also compare it with
-    # slack_webhook_url, and Terraform reports a variable's rules only once they can all be
-    # evaluated (module inputs are unknown to `validate`).
-    inputs = (
-        '\n  slack_webhook_ssm_parameter_name = "arn:aws:ssm:eu-west-1:123456789012:parameter/*"'
-    )
-    source = ROOT_TF.replace(
-        '  slack_webhook_url = "https://hooks.slack.com/services/T000/B000/XXXX"\n', ""
-    )
-    path, env = root
-    relative = os.path.relpath(REPO_ROOT, path)
-    (path / "main.tf").write_text(source.replace("{source}", relative).replace("{inputs}", inputs))
-    result = terraform(
-        ["plan", "-json", "-input=false", "-lock=false", "-no-color"], path, env=env, check=False
-    )
-    errors = [
-        json.loads(line)["diagnostic"].get("detail", "")
-        for line in result.stdout.splitlines()
-        if json.loads(line).get("type") == "diagnostic"
-    ]
-    (error,) = [e for e in errors if "slack_webhook_ssm_parameter_name must name exactly one" in e]
-    assert '"arn:aws:ssm:eu-west-1:123456789012:parameter/*"' in error
-    assert "wildcard" in error
-
-
-def test_a_wildcard_kms_key_of_the_webhook_parameter_is_named(
-    root: tuple[Path, dict[str, str]],
-) -> None:
-    # Its own plan: the key's rules read slack_webhook_ssm_parameter_name, and Terraform skips
-    # a rule whose other input failed already (as it does in ALL_INVALID).
-    inputs = """
+# Two roots, each planned once with several module calls side by side. Terraform checks every
+# variable rule of every call before it plans (all of the first root's errors come from there)
+# and stops if one fails, so the rules checked while planning (a precondition, a rule that reads
+# a value only known then) need a root of their own. A variable error points at the offending
+# argument of its module block; the duplicate-name precondition names the module's `name`.
+CHECKED_BEFORE_PLANNING = {
+    "invalid": WEBHOOK + ALL_INVALID,
+    # Without the URL: the parameter's rules also compare it with slack_webhook_url.
+    "param": """
+  slack_webhook_ssm_parameter_name = "arn:aws:ssm:eu-west-1:123456789012:parameter/*"
+""",
+    # The key's rules read slack_webhook_ssm_parameter_name, and Terraform skips a rule whose
+    # other input failed already (as it does in ALL_INVALID): a call of its own.
+    "kms": """
   slack_webhook_ssm_parameter_name = "/alerts/slack-webhook"
   slack_webhook_ssm_kms_key_arn    = "arn:aws:kms:eu-west-1:123456789012:key/*"
-"""
-    (error,) = validate_errors(root, inputs)
-    assert "slack_webhook_ssm_kms_key_arn must name exactly one" in error
-    assert '"arn:aws:kms:eu-west-1:123456789012:key/*"' in error
-
-
-def test_the_webhook_host_error_never_shows_the_url(root: tuple[Path, dict[str, str]]) -> None:
-    inputs = '\n  slack_webhook_url = "https://hooks.example.com/services/T000/B000/host-secret"'
-    source = ROOT_TF.replace(
-        '  slack_webhook_url = "https://hooks.slack.com/services/T000/B000/XXXX"\n', ""
-    )
-    path, env = root
-    relative = os.path.relpath(REPO_ROOT, path)
-    (path / "main.tf").write_text(source.replace("{source}", relative).replace("{inputs}", inputs))
-    # A rule that reads another variable is checked at plan, not by `validate`.
-    result = terraform(
-        ["plan", "-json", "-input=false", "-lock=false", "-no-color"], path, env=env, check=False
-    )
-    errors = [
-        json.loads(line)["diagnostic"].get("detail", "")
-        for line in result.stdout.splitlines()
-        if json.loads(line).get("type") == "diagnostic"
-    ]
-    assert any("slack_webhook_allowed_hosts" in error for error in errors), errors
-    # The message itself never repeats the URL. (Terraform's snippet of the caller's source
-    # shows the literal the caller wrote; that is the caller's own file.)
-    assert not [error for error in errors if "host-secret" in error]
-
-
-def test_the_duplicate_name_error_names_exactly_the_colliding_alarms(
-    root: tuple[Path, dict[str, str]],
-) -> None:
-    inputs = """
+""",
+}
+CHECKED_WHILE_PLANNING = {
+    "host": '  slack_webhook_url = "https://hooks.example.com/services/T000/B000/host-secret"',
+    "prod": WEBHOOK
+    + """
   ec2_instances = {
     web = { instance_id = "i-0123456789abcdef0" }
   }
@@ -248,10 +143,102 @@ def test_the_duplicate_name_error_names_exactly_the_colliding_alarms(
     failure-queue-not-empty = { namespace = "AWS/SQS", metric_name = "X", threshold = 1 }
     function-health         = { namespace = "AWS/SQS", metric_name = "X", threshold = 1 }
     queue-depth             = { namespace = "AWS/SQS", metric_name = "X", threshold = 1 }
-  }"""
-    errors = plan_errors(root, inputs)
-    assert errors
-    for error in errors:
+  }""",
+}
+
+
+def _plan_errors(path: Path, calls: dict[str, str], env: dict[str, str]) -> list[dict[str, Any]]:
+    """The error diagnostics of `terraform plan -json` on a root with these module calls."""
+    path.mkdir()
+    source = os.path.relpath(REPO_ROOT, path)
+    (path / "main.tf").write_text(
+        PROVIDERS_TF + "".join(f"\n{module_call(n, i, source)}" for n, i in calls.items())
+    )
+    with attached(env, path, aws=True) as attached_env:
+        terraform(["init", "-backend=false", "-no-color"], path, env=attached_env)
+        result = terraform(
+            ["plan", "-json", "-input=false", "-lock=false", "-no-color"],
+            path,
+            env=attached_env,
+            check=False,
+        )
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr
+    messages = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    return [
+        m["diagnostic"]
+        for m in messages
+        if m.get("type") == "diagnostic" and m["diagnostic"]["severity"] == "error"
+    ]
+
+
+@pytest.fixture(scope="module")
+def errors(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    """Every error diagnostic of both roots (planned at the same time)."""
+    if shutil.which(os.environ.get("TERRAFORM", "terraform")) is None:
+        pytest.fail(f"terraform is not on PATH. {INSTALL_HINT}")
+    env = terraform_env()
+    tmp = tmp_path_factory.mktemp("errors")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        before = pool.submit(_plan_errors, tmp / "before", CHECKED_BEFORE_PLANNING, env)
+        during = pool.submit(_plan_errors, tmp / "during", CHECKED_WHILE_PLANNING, env)
+        return before.result() + during.result()
+
+
+def of_call(errors: list[dict[str, Any]], name: str) -> list[str]:
+    """`summary: detail` of the errors that point at module "<name>"."""
+    return [
+        f"{e['summary']}: {e.get('detail', '')}"
+        for e in errors
+        if e.get("snippet", {}).get("context") == f'module "{name}"'
+    ]
+
+
+@pytest.mark.parametrize(("start", "named", "not_named"), EXPECTED, ids=[e[0] for e in EXPECTED])
+def test_a_validation_error_names_the_offending_key_or_value(
+    errors: list[dict[str, Any]], start: str, named: list[str], not_named: list[str]
+) -> None:
+    (error,) = [e for e in of_call(errors, "invalid") if e.split(": ", 1)[1].startswith(start)]
+    for text in named:
+        assert text in error, error
+    for text in not_named:
+        assert text not in error, error
+
+
+def test_every_broken_rule_was_reported(errors: list[dict[str, Any]]) -> None:
+    assert len(of_call(errors, "invalid")) == len(EXPECTED), of_call(errors, "invalid")
+
+
+def test_a_wildcard_webhook_parameter_is_named(errors: list[dict[str, Any]]) -> None:
+    (error,) = of_call(errors, "param")
+    assert "slack_webhook_ssm_parameter_name must name exactly one" in error
+    assert '"arn:aws:ssm:eu-west-1:123456789012:parameter/*"' in error
+    assert "wildcard" in error
+
+
+def test_a_wildcard_kms_key_of_the_webhook_parameter_is_named(
+    errors: list[dict[str, Any]],
+) -> None:
+    (error,) = of_call(errors, "kms")
+    assert "slack_webhook_ssm_kms_key_arn must name exactly one" in error
+    assert '"arn:aws:kms:eu-west-1:123456789012:key/*"' in error
+
+
+def test_the_webhook_host_error_never_shows_the_url(errors: list[dict[str, Any]]) -> None:
+    (error,) = of_call(errors, "host")
+    assert "slack_webhook_allowed_hosts" in error
+    # No message repeats the URL. (Terraform's snippet of the caller's source shows the literal
+    # the caller wrote; that is the caller's own file, and it is not part of the message.)
+    assert not [e for e in errors if "host-secret" in e["summary"] + e.get("detail", "")]
+
+
+def test_the_duplicate_name_error_names_exactly_the_colliding_alarms(
+    errors: list[dict[str, Any]],
+) -> None:
+    preconditions = [
+        e.get("detail", "") for e in errors if e["summary"] == "Resource precondition failed"
+    ]
+    assert preconditions
+    for error in preconditions:
         assert "prod/failure-queue-not-empty, prod/function-health:" in error, error
         assert "queue-depth" not in error
         assert "web" not in error
