@@ -225,6 +225,11 @@ def terraform_env(
     """os.environ (or `base`) plus what terraform needs to run offline and non-interactively."""
     env = dict(os.environ if base is None else base)
     env.update(AUTOMATION_ENV)
+    # Terraform passes its environment to the providers it starts. The aws provider holds a heap
+    # of several hundred MB (its schemas) and spends much of its CPU collecting it: with the Go
+    # garbage collector's target at 400 % instead of 100 %, one SQS queue applied into moto took
+    # about a quarter less CPU for 450 MB instead of 320 MB of peak memory (measured).
+    env.setdefault("GOGC", "400")
     source = plugin_mirror_source(env)
     if source is not None:
         env["TF_CLI_CONFIG_FILE"] = build_mirror(source, build_dir).as_posix()
