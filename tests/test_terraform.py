@@ -75,8 +75,9 @@ def test_every_terraform_file_is_formatted(tf_env: dict[str, str]) -> None:
 def test_configuration_initialises_offline_and_validates(
     path: Path, tf_env: dict[str, str], initialized: set[Path]
 ) -> None:
-    _init(path, tf_env, initialized)
-    result = terraform(["validate", "-no-color"], path, env=tf_env)
+    _init(path, tf_env, initialized)  # installs the providers itself, as a user's init does
+    with attached(tf_env, path, aws=True) as env:
+        result = terraform(["validate", "-no-color"], path, env=env)
     assert "Success! The configuration is valid." in result.stdout
 
 
@@ -166,7 +167,8 @@ def test_consumer_elsewhere_validates_and_plans_with_a_relative_source(
 
     terraform(["init", "-backend=false", "-no-color"], consumer, env=tf_env)
     # plan validates the configuration first: a separate `validate` would only repeat it.
-    plan = terraform(["plan", "-no-color", "-input=false", "-lock=false"], consumer, env=tf_env)
+    with attached(tf_env, consumer, aws=True) as env:
+        plan = terraform(["plan", "-no-color", "-input=false", "-lock=false"], consumer, env=env)
 
     assert "module.alarm_to_slack.aws_lambda_function.this will be created" in plan.stdout
     assert 'module.alarm_to_slack.aws_cloudwatch_metric_alarm.this["ec2/web/cpu"]' in plan.stdout
@@ -242,13 +244,14 @@ def test_cross_variable_rules_stop_the_plan_with_their_own_message(
             for name, (arguments, _) in RULE_BREAKERS.items()
         )
     )
-    terraform(["init", "-backend=false", "-no-color"], tmp_path, env=tf_env)
-    result = terraform(
-        ["plan", "-json", "-no-color", "-input=false", "-lock=false"],
-        tmp_path,
-        env=tf_env,
-        check=False,
-    )
+    with attached(tf_env, tmp_path, aws=True) as env:
+        terraform(["init", "-backend=false", "-no-color"], tmp_path, env=env)
+        result = terraform(
+            ["plan", "-json", "-no-color", "-input=false", "-lock=false"],
+            tmp_path,
+            env=env,
+            check=False,
+        )
 
     assert result.returncode == 1, result.stdout[-3000:]
     messages = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
