@@ -22,7 +22,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # tests/test_pre_commit.py finds the checkov virtualenv the hooks use through it.
 export CHECKOV_VENV
 
-.PHONY: help venv test unit tf-test e2e lint style fmt checkov run bench docs clean require-terraform
+.PHONY: help venv venvs test unit tf-test e2e lint style fmt checkov run bench docs clean require-terraform
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z0-9-]*:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -42,7 +42,11 @@ venv: $(VENV)/.installed ## Create .venv from the pinned requirements-dev.txt
 require-terraform:
 	@command -v terraform >/dev/null || { echo "error: terraform not found on PATH. Install Terraform >= 1.9 (https://developer.hashicorp.com/terraform/install)." >&2; exit 1; }
 
-test: style require-terraform venv $(CHECKOV_VENV)/.installed ## Run every check: lint, unit, Terraform, end-to-end, short soak
+# Both virtualenvs at once: on a fresh clone pip spends most of its time waiting on files.
+venvs:
+	@$(MAKE) -j2 $(VENV)/.installed $(CHECKOV_VENV)/.installed
+
+test: venvs style require-terraform ## Run every check: lint, unit, Terraform, end-to-end, short soak
 	@# checkov (about a minute, mostly imports) runs beside pytest; its result counts all the same.
 	@mkdir -p $(BUILD); $(MAKE) checkov > $(BUILD)/checkov.log 2>&1 & checkov=$$!; \
 	  status=0; $(PY) -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS) || status=$$?; \
