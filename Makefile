@@ -12,10 +12,10 @@ BUILD := build
 EVENT ?=
 SCENARIO ?=
 PYTEST_ARGS ?=
-# pytest-xdist workers for `make test`. Terraform and moto keep the cores busy, but the aws
-# provider idles ~25 s on every SQS queue it creates or deletes in moto: on 2 cores, 3 workers
-# measured 9 min, 2 workers 10 min (README, "Test suite time"). 0 runs in one process.
-PYTEST_WORKERS ?= 3
+# pytest-xdist workers for `make test`. The e2e deployments idle on moto (the aws provider waits
+# ~25 s on every SQS queue it creates or deletes), so more workers than cores pay: on 2 cores,
+# 4 workers measured 4 min 26 s, 3 workers 4 min 55 s (README, "Test suite time"). 0: one process.
+PYTEST_WORKERS ?= 4
 PYTEST_PARALLEL := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadgroup)
 
 export PYTHONDONTWRITEBYTECODE := 1
