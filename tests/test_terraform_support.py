@@ -11,7 +11,7 @@ from pathlib import Path
 import hcl2
 import pytest
 
-from support import REPO_ROOT
+from support import REPO_ROOT, attached_providers
 from support.attached_providers import attached, aws_aliases
 from support.terraform import (
     ARCHIVE_VERSION,
@@ -269,3 +269,17 @@ def test_an_attached_archive_serves_from_the_directory_and_stops_after(tmp_path:
         assert Path(f"/proc/{pid}/cwd").resolve() == tmp_path.resolve()
     with pytest.raises(ProcessLookupError):  # ended by SIGINT and reaped before the block ended
         os.kill(pid, 0)
+
+
+def test_the_newest_aws_in_the_mirror_is_shared_and_a_silent_provider_is_an_error(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "plugins"
+    for version in ("5.99.0", "5.100.0", "5.9.1"):
+        _fake_provider(source, "hashicorp", "aws", version)
+    newest = attached_providers._aws_binary(source)
+    assert newest.parent.parent.name == "5.100.0"
+
+    # The fake binary prints nothing and exits: the error says so instead of hanging.
+    with pytest.raises(TerraformSetupError, match=r"aws provider printed no TF_REATTACH"):
+        attached_providers._Server("aws", [str(newest), "-debug"], os.environ, cwd=tmp_path)

@@ -83,11 +83,11 @@ class _Server:
             if self.process.poll() is not None:
                 break
             time.sleep(0.05)
+        output = self.log_path.read_text(errors="replace")[-4000:]
         self.stop()
         raise TerraformSetupError(
             f"the {self.name} provider printed no TF_REATTACH_PROVIDERS line within"
-            f" {STARTUP_TIMEOUT:.0f} s (exit {self.process.returncode}); its output:\n"
-            + self.log_path.read_text(errors="replace")[-4000:]
+            f" {STARTUP_TIMEOUT:.0f} s (exit {self.process.returncode}); its output:\n{output}"
         )
 
     def stop(self) -> None:
@@ -102,9 +102,16 @@ class _Server:
         self.log_path.unlink(missing_ok=True)
 
 
+def _version_key(binary: Path) -> tuple[int, ...]:
+    """5.100.0 after 5.99.0: the VERSION directory of a mirror leaf, compared as numbers."""
+    version = binary.parent.parent.name
+    return tuple(int(part) if part.isdigit() else -1 for part in re.split(r"[.+-]", version))
+
+
 def _binaries(source: Path, provider_type: str) -> list[Path]:
+    """The provider's binaries for this platform in the mirror, oldest version first."""
     pattern = f"{REGISTRY_HOST}/hashicorp/{provider_type}/*/{os_arch()}/terraform-provider-*"
-    return sorted(source.glob(pattern))
+    return sorted(source.glob(pattern), key=_version_key)
 
 
 def _mirror_has(source: Path, provider_type: str) -> bool:
