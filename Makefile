@@ -18,7 +18,11 @@ PYTEST_ARGS ?=
 PYTEST_WORKERS ?= 4
 PYTEST_PARALLEL := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadgroup)
 
-export PYTHONDONTWRITEBYTECODE := 1
+# Bytecode goes to build/pycache, never next to the sources (lambda/ is zipped as it is). So pip
+# need not compile every module it installs (--no-compile: the two virtualenvs build in about 60 s
+# instead of 95 s on 2 cores); what the tests import is compiled once, on first use, and reused.
+export PYTHONDONTWRITEBYTECODE :=
+export PYTHONPYCACHEPREFIX := $(abspath $(BUILD))/pycache
 # tests/test_pre_commit.py finds the checkov virtualenv the hooks use through it.
 export CHECKOV_VENV
 
@@ -29,12 +33,12 @@ help: ## List the targets
 
 $(VENV)/.installed: requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile -r requirements-dev.txt
 	@touch $@
 
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-compile -r requirements-checkov.txt
 	@touch $@
 
 venv: $(VENV)/.installed ## Create .venv from the pinned requirements-dev.txt

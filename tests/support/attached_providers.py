@@ -133,7 +133,9 @@ def _archive_command(base: Mapping[str, str]) -> tuple[list[str], dict[str, str]
         "HOME": home.as_posix(),
         "XDG_CACHE_HOME": (home / ".cache").as_posix(),
         "PYTHONPATH": TESTS_DIR.as_posix(),
-        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONDONTWRITEBYTECODE": "",  # as the launcher: bytecode under build/, reused
+        "PYTHONPYCACHEPREFIX": base.get("PYTHONPYCACHEPREFIX")
+        or (BUILD_DIR / "pycache").as_posix(),
         "PYTHONUNBUFFERED": "1",  # the reattach line must reach the log while it serves
     }
     return [venv_python().as_posix(), "-m", "support.archive_provider", "--dev"], env

@@ -124,8 +124,11 @@ def _launcher_script(python: Path, provider_home: Path) -> str:
         f"HOME={q(home)}\n"
         f"XDG_CACHE_HOME={q(home + '/.cache')}\n"
         f"PYTHONPATH={q(TESTS_DIR.as_posix())}\n"
-        "PYTHONDONTWRITEBYTECODE=1\n"
-        "export HOME XDG_CACHE_HOME PYTHONPATH PYTHONDONTWRITEBYTECODE\n"
+        "# Bytecode goes under build/ too (the venv is installed without it, see the Makefile).\n"
+        "PYTHONDONTWRITEBYTECODE=\n"
+        "PYTHONPYCACHEPREFIX=${PYTHONPYCACHEPREFIX:-"
+        f"{q(provider_home.parent.joinpath('pycache').as_posix())}}}\n"
+        "export HOME XDG_CACHE_HOME PYTHONPATH PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX\n"
         f'exec {q(python.as_posix())} -m support.archive_provider "$@"\n'
     )
 
