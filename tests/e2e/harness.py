@@ -217,6 +217,8 @@ def deployed_handler(zip_bytes: bytes, directory: Path) -> Iterator[ModuleType]:
     entry = str(directory)
     sys.path.insert(0, entry)
     importlib.invalidate_caches()
+    # Lambda reads the zip's sources as they are; no bytecode of a temporary copy is kept.
+    dont_write_before, sys.dont_write_bytecode = sys.dont_write_bytecode, True
     try:
         module = importlib.import_module("handler")
         for name in names & set(sys.modules):
@@ -225,6 +227,7 @@ def deployed_handler(zip_bytes: bytes, directory: Path) -> Iterator[ModuleType]:
                 raise AssertionError(f"{name} was imported from {origin}, not the deployed copy")
         yield module
     finally:
+        sys.dont_write_bytecode = dont_write_before
         with contextlib.suppress(ValueError):
             sys.path.remove(entry)
         for name in names:
