@@ -107,7 +107,7 @@ def test_module_terraform_test_suite_passes(
 ) -> None:
     root = _module_copy(tmp_path / "module")
     # One aws and one archive process serve all runs of the suite (every aws is a mock_provider);
-    # the init and validate above still install and start the providers themselves.
+    # installing providers is checked by the validate test's init above.
     with attached(tf_env, root, aws=True) as env:
         terraform(["init", "-backend=false", "-no-color"], root, env=env)
         result = terraform(
