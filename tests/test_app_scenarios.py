@@ -13,9 +13,10 @@ SCRIPT = REPO_ROOT / "scripts" / "run_local.py"
 
 
 def play(scenario: str) -> subprocess.CompletedProcess[str]:
-    # -S: no site-packages, so the scenario must need nothing but the standard library.
+    # -S: no site-packages, so the scenario must need nothing but the standard library. -B: the
+    # environment is bare (no PYTHONPYCACHEPREFIX), so no bytecode is written next to lambda/.
     return subprocess.run(
-        [sys.executable, "-S", str(SCRIPT), "--scenario", scenario],
+        [sys.executable, "-S", "-B", str(SCRIPT), "--scenario", scenario],
         capture_output=True,
         text=True,
         check=False,

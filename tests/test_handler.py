@@ -275,8 +275,14 @@ def test_the_webhook_url_path_never_imports_boto3(fake_slack: FakeSlack) -> None
         "print(handler.lambda_handler(event, None)); "
         "print('boto3' in sys.modules, 'botocore' in sys.modules)"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code, str(REPO_ROOT / "examples/events/sns-alarm-cpu-high.json")],
+    out = subprocess.run(  # -B: a bare environment, so no bytecode is written into lambda/
+        [
+            sys.executable,
+            "-B",
+            "-c",
+            code,
+            str(REPO_ROOT / "examples/events/sns-alarm-cpu-high.json"),
+        ],
         cwd=Path(REPO_ROOT, "lambda"),
         capture_output=True,
         text=True,
