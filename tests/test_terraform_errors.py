@@ -1,4 +1,4 @@
-"""Input errors name the offending key or value: `terraform validate` / `plan` on a small root.
+"""Input errors name the offending key or value: `terraform plan` on two roots of module calls.
 
 `expect_failures` in a .tftest.hcl file proves that a rule fires, not what it says; these tests
 read the diagnostics (as JSON, so no line wrapping gets in the way) and check the text.
