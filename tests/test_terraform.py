@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from support.attached_providers import attached
+from support.attached_providers import attached, plan_errors
 from support.terraform import (
     ARCHIVE_VERSION,
     BUILD_DIR,
@@ -244,18 +244,9 @@ def test_cross_variable_rules_stop_the_plan_with_their_own_message(
             for name, (arguments, _) in RULE_BREAKERS.items()
         )
     )
-    with attached(tf_env, tmp_path, aws=True) as env:
-        terraform(["init", "-backend=false", "-no-color"], tmp_path, env=env)
-        result = terraform(
-            ["plan", "-json", "-no-color", "-input=false", "-lock=false"],
-            tmp_path,
-            env=env,
-            check=False,
-        )
+    result, errors = plan_errors(tmp_path, tf_env)
 
     assert result.returncode == 1, result.stdout[-3000:]
-    messages = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-    errors = [m["diagnostic"] for m in messages if m.get("@level") == "error" and "diagnostic" in m]
     # One error per module call, each with the rule's message; an input that was passed is
     # pointed at in its module block (a broken default has no source line to point at).
     assert sorted(error["summary"] for error in errors) == ["Invalid value for variable"] * len(

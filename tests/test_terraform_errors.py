@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from support.attached_providers import attached
-from support.terraform import INSTALL_HINT, REPO_ROOT, terraform, terraform_env
+from support.attached_providers import plan_errors
+from support.terraform import INSTALL_HINT, REPO_ROOT, terraform_env
 
 pytestmark = pytest.mark.terraform
 
@@ -147,28 +147,16 @@ CHECKED_WHILE_PLANNING = {
 }
 
 
-def _plan_errors(path: Path, calls: dict[str, str], env: dict[str, str]) -> list[dict[str, Any]]:
+def _plan_calls(path: Path, calls: dict[str, str], env: dict[str, str]) -> list[dict[str, Any]]:
     """The error diagnostics of `terraform plan -json` on a root with these module calls."""
     path.mkdir()
     source = os.path.relpath(REPO_ROOT, path)
     (path / "main.tf").write_text(
         PROVIDERS_TF + "".join(f"\n{module_call(n, i, source)}" for n, i in calls.items())
     )
-    with attached(env, path, aws=True) as attached_env:
-        terraform(["init", "-backend=false", "-no-color"], path, env=attached_env)
-        result = terraform(
-            ["plan", "-json", "-input=false", "-lock=false", "-no-color"],
-            path,
-            env=attached_env,
-            check=False,
-        )
+    result, errors = plan_errors(path, env)
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr
-    messages = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-    return [
-        m["diagnostic"]
-        for m in messages
-        if m.get("type") == "diagnostic" and m["diagnostic"]["severity"] == "error"
-    ]
+    return errors
 
 
 @pytest.fixture(scope="module")
@@ -179,8 +167,8 @@ def errors(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     env = terraform_env()
     tmp = tmp_path_factory.mktemp("errors")
     with ThreadPoolExecutor(max_workers=2) as pool:
-        before = pool.submit(_plan_errors, tmp / "before", CHECKED_BEFORE_PLANNING, env)
-        during = pool.submit(_plan_errors, tmp / "during", CHECKED_WHILE_PLANNING, env)
+        before = pool.submit(_plan_calls, tmp / "before", CHECKED_BEFORE_PLANNING, env)
+        during = pool.submit(_plan_calls, tmp / "during", CHECKED_WHILE_PLANNING, env)
         return before.result() + during.result()
 
 

@@ -45,6 +45,7 @@ from support.terraform import (
     TerraformSetupError,
     os_arch,
     plugin_mirror_source,
+    terraform,
     venv_python,
 )
 
@@ -188,3 +189,25 @@ def attached(base: Mapping[str, str], cwd: Path, *, aws: bool = False) -> Iterat
     finally:
         for server in servers:
             server.stop()
+
+
+def plan_errors(
+    root: Path, env: Mapping[str, str]
+) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]]]:
+    """init and `plan -json` in a root with one aws configuration, on shared providers: the
+    finished plan and its error diagnostics (the JSON `diagnostic` objects)."""
+    with attached(env, root, aws=True) as attached_env:
+        terraform(["init", "-backend=false", "-no-color"], root, env=attached_env)
+        result = terraform(
+            ["plan", "-json", "-input=false", "-lock=false", "-no-color"],
+            root,
+            env=attached_env,
+            check=False,
+        )
+    messages = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    errors = [
+        m["diagnostic"]
+        for m in messages
+        if m.get("type") == "diagnostic" and m["diagnostic"]["severity"] == "error"
+    ]
+    return result, errors
