@@ -53,11 +53,11 @@ def stack(moto_server: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> 
     (test_destroy_leaves_nothing_behind destroys first and checks; this is the safety net)."""
     tmp = tmp_path_factory.mktemp("e2e")
     stack = Stack(moto=moto_server, deployments={}, tmp=tmp)
-    env = terraform_env_for(moto_server)
+    env = terraform_env_for(moto_server.endpoint)
     stack.prepare()
     for example, name in EXAMPLE_NAMES.items():
         workdir = copy_example(example, tmp / example)
-        write_aws_override(workdir, moto_server.endpoint)
+        write_aws_override(workdir)
         stack.deployments[example] = Deployment(
             example=example,
             name=name,

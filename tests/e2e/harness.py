@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from support.attached_providers import attached, aws_aliases
+from support.aws_override import moto_endpoint_env
 from support.moto_server import FAKE_CREDENTIALS, MotoServer
 from support.terraform import REPO_ROOT, terraform, terraform_env
 
@@ -432,8 +433,8 @@ EXAMPLE_NAMES = {
 }
 
 
-def terraform_env_for(moto: MotoServer) -> dict[str, str]:
+def terraform_env_for(endpoint: str) -> dict[str, str]:
+    """terraform_env() without the caller's AWS_* settings (a profile, a stray per-service
+    endpoint), plus the one that sends every call of the aws provider to moto at `endpoint`."""
     env = {k: v for k, v in terraform_env().items() if not k.startswith("AWS_")}
-    # Belt and braces next to the override file: nothing the provider does may reach AWS.
-    env["AWS_ENDPOINT_URL"] = moto.endpoint
-    return env
+    return {**env, **moto_endpoint_env(endpoint)}

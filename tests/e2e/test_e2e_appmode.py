@@ -44,7 +44,7 @@ def app_stack(
     )
     stack.own_parameters.append(TOKEN_PARAMETER)
     workdir = copy_example("slack-app-routing", tmp / "slack-app-routing")
-    write_aws_override(workdir, moto_server.endpoint)
+    write_aws_override(workdir)
     deployment = Deployment(
         example="slack-app-routing",
         name=NAME,
@@ -59,7 +59,7 @@ def app_stack(
             "load_balancer_arn_suffix": "app/e2e-alb/0123456789abcdef",
             "tags": {"Purpose": "alarm-to-slack-e2e"},
         },
-        env=terraform_env_for(moto_server),
+        env=terraform_env_for(moto_server.endpoint),
     )
     stack.deployments["slack-app-routing"] = deployment
     try:

@@ -47,7 +47,7 @@ def organization(
     )
     # copy_example brings modules/ too (the example uses modules/forwarder).
     workdir = copy_example("organization", tmp / "organization")
-    write_aws_override(workdir, moto_server.endpoint)
+    write_aws_override(workdir)
     deployment = Deployment(
         example="organization",
         name=NAME,
@@ -61,7 +61,7 @@ def organization(
             "account_names": {MOTO_ACCOUNT: "central", MEMBER_ACCOUNT: "payments-prod"},
             "tags": {"Purpose": "alarm-to-slack-e2e"},
         },
-        env=terraform_env_for(moto_server),
+        env=terraform_env_for(moto_server.endpoint),
     )
     stack.deployments["organization"] = deployment
     try:

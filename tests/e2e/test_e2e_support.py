@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from e2e.harness import terraform_env_for
 
 from support import cloudwatch
 from support.aws_override import (
@@ -123,13 +124,13 @@ def test_sns_lambda_event_renames_the_two_url_fields_of_the_envelope() -> None:
 
 def test_override_is_refused_inside_the_repository() -> None:
     with pytest.raises(RepoTreeError):
-        write_aws_override(REPO_ROOT / "examples" / "ec2-cpu-alarm", "http://127.0.0.1:1")
+        write_aws_override(REPO_ROOT / "examples" / "ec2-cpu-alarm")
     assert not list((REPO_ROOT / "examples").rglob("e2e_moto_*.tf"))
 
 
 def test_override_merges_over_the_module_provider_block(tmp_path: Path) -> None:
     (tmp_path / "main.tf").write_text('provider "aws" {\n  region = var.aws_region\n}\n')
-    written = write_aws_override(tmp_path, "http://127.0.0.1:4566")
+    written = write_aws_override(tmp_path)
     assert written.name == OVERRIDE_FILE_NAME
     text = written.read_text()
     assert "region " not in text  # the example's own region stays
@@ -140,10 +141,22 @@ def test_override_merges_over_the_module_provider_block(tmp_path: Path) -> None:
         "skip_region_validation      = true",
     ):
         assert setting in text
-    assert 'sqs                      = "http://127.0.0.1:4566"' in text
+    # The endpoint is the environment's (moto_endpoint_env): an `endpoints` block costs the
+    # provider about 3 s of CPU on every validation of its configuration.
+    assert "endpoints" not in text
+
+
+def test_the_environment_sends_the_provider_to_moto_and_drops_the_callers_aws_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "production")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", "https://sqs.ap-northeast-2.amazonaws.com")
+    env = terraform_env_for("http://127.0.0.1:4566")
+    assert env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:4566"
+    assert {key for key in env if key.startswith("AWS_")} == {"AWS_ENDPOINT_URL"}
 
 
 def test_without_a_provider_block_a_plain_provider_file_is_written(tmp_path: Path) -> None:
-    written = write_aws_override(tmp_path, "http://127.0.0.1:4566", region="eu-west-1")
+    written = write_aws_override(tmp_path, region="eu-west-1")
     assert written.name == PROVIDER_FILE_NAME
     assert 'region     = "eu-west-1"' in written.read_text()
