@@ -33,6 +33,7 @@ SHARED_FIXTURE_FILES = (
     "test_moto_gaps.py",
     "test_soak.py",
     "test_terraform_errors.py",
+    "test_terraform_suites.py",
 )
 
 

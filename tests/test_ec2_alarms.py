@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from support.attached_providers import attached
-from support.terraform import REPO_ROOT, terraform, terraform_env
+from support.terraform import REPO_ROOT, json_messages, terraform, terraform_env
 
 pytestmark = pytest.mark.terraform
 
@@ -167,11 +167,7 @@ def planned(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Mapping[str, 
     with attached(terraform_env(), root, aws=True) as env:
         terraform(["init", "-backend=false", "-input=false", "-no-color"], root, env=env)
         result = terraform(["test", "-json", "-verbose", "-no-color"], root, env=env, check=False)
-    plans = [
-        json.loads(line)["test_plan"]
-        for line in result.stdout.splitlines()
-        if line.startswith("{") and json.loads(line).get("type") == "test_plan"
-    ]
+    plans = [m["test_plan"] for m in json_messages(result.stdout) if m.get("type") == "test_plan"]
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr
     (plan,) = plans
     return {

@@ -14,7 +14,6 @@ repository) and planned by one `terraform test` run with two plan-only run block
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import shutil
@@ -28,7 +27,7 @@ import hcl2
 import pytest
 
 from support.attached_providers import attached
-from support.terraform import terraform, terraform_env
+from support.terraform import json_messages, terraform, terraform_env
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES_DIR = REPO_ROOT / "examples"
@@ -374,22 +373,6 @@ def _add_servers(copy: Path) -> None:
         (copy / f"server-{server}.tf").write_text(template.replace("web", server))
 
 
-# A test_plan message ends with the provider schemas, `..."provider_schemas":{...}},"type":
-# "test_plan"}`: about 14 MB of JSON for hashicorp/aws in every run's plan, which no test reads.
-_SCHEMAS_KEY = ',"provider_schemas":'
-_TEST_PLAN_END = '},"type":"test_plan"}'
-
-
-def _message(line: str) -> dict[str, Any]:
-    """One line of `terraform test -json`, decoded; a test_plan without its provider schemas
-    (decoding them cost about 0.9 s of CPU per run). Any other layout is decoded whole."""
-    start, end = line.find(_SCHEMAS_KEY), line.rfind(_TEST_PLAN_END)
-    if 0 < start < end:
-        with contextlib.suppress(json.JSONDecodeError):
-            return dict(json.loads(line[:start] + line[end:]))
-    return dict(json.loads(line))
-
-
 def _plan_example(
     name: str, aliases: list[str | None], workdir: Path, env: Mapping[str, str]
 ) -> ExamplePlans:
@@ -412,11 +395,7 @@ def _plan_example(
 
     plans: dict[str, Plan] = {}
     problems: list[str] = []
-    for line in result.stdout.splitlines():
-        try:
-            message = _message(line)
-        except json.JSONDecodeError:
-            continue
+    for message in json_messages(result.stdout):
         if message.get("type") == "test_plan":
             plans[message["@testrun"]] = Plan(message["test_plan"])
         elif message.get("type") == "diagnostic" or message.get("@level") == "error":
@@ -426,7 +405,7 @@ def _plan_example(
                     part
                     for part in (
                         message.get("@testrun", ""),
-                        message.get("@message", line),
+                        message.get("@message", ""),
                         diagnostic.get("detail", ""),
                     )
                     if part
@@ -759,24 +738,6 @@ def test_every_example_root_is_planned_here() -> None:
         if ".terraform" not in path.parts
     }
     assert roots == set(EXAMPLES)
-
-
-def test_a_test_plan_is_read_without_its_provider_schemas_and_other_lines_whole() -> None:
-    plan = {
-        "plan_format_version": "1.2",
-        "resource_changes": [{"type": "aws_sns_topic", "change": {"actions": ["create"]}}],
-        "provider_format_version": "1.0",
-        "provider_schemas": {"registry.terraform.io/hashicorp/aws": {"resource_schemas": {}}},
-    }
-    message = {"@level": "info", "@testrun": "real", "test_plan": plan, "type": "test_plan"}
-    line = json.dumps(message, separators=(",", ":"))
-    expected = {**message, "test_plan": {k: v for k, v in plan.items() if k != "provider_schemas"}}
-    assert _message(line) == expected
-    # Keys in another order (no schemas last): the line is decoded as it is.
-    reordered = json.dumps({"type": "test_plan", "test_plan": plan}, separators=(",", ":"))
-    assert _message(reordered) == {"type": "test_plan", "test_plan": plan}
-    diagnostic = '{"type":"diagnostic","diagnostic":{"summary":"x"}}'
-    assert _message(diagnostic) == json.loads(diagnostic)
 
 
 @pytest.mark.terraform

@@ -1,5 +1,6 @@
-"""terraform fmt / init / validate for the module and every example, the module's `terraform test`
-suite, and a consumer in another directory that uses the module through a relative source."""
+"""terraform fmt / init / validate for the module and its submodules, and a consumer in another
+directory that uses the module through a relative source. The module's `terraform test` suites
+are run by tests/test_terraform_suites.py."""
 
 from __future__ import annotations
 
@@ -79,43 +80,6 @@ def test_configuration_initialises_offline_and_validates(
     with attached(tf_env, path, aws=True) as env:
         result = terraform(["validate", "-no-color"], path, env=env)
     assert "Success! The configuration is valid." in result.stdout
-
-
-TEST_FILES = sorted(
-    path.relative_to(REPO_ROOT) for path in (REPO_ROOT / "tests").glob("*.tftest.hcl")
-)
-
-
-def _module_copy(target: Path) -> Path:
-    """The module's sources (root *.tf, lambda/, modules/, the tftest files and their fixtures)
-    in a directory of its own: each suite inits and builds its zip there, so suites can run in
-    parallel without sharing a .terraform directory or build/."""
-    ignore = shutil.ignore_patterns(".terraform*", "build", "__pycache__", "*.pyc", "*.tfstate*")
-    target.mkdir(parents=True)
-    for tf_file in REPO_ROOT.glob("*.tf"):
-        shutil.copy2(tf_file, target / tf_file.name)
-    for directory in ("lambda", "modules", "tests/tf-fixtures"):
-        shutil.copytree(REPO_ROOT / directory, target / directory, ignore=ignore)
-    for test_file in TEST_FILES:
-        shutil.copy2(REPO_ROOT / test_file, target / test_file)
-    return target
-
-
-@pytest.mark.parametrize("test_file", TEST_FILES, ids=lambda path: path.name)
-def test_module_terraform_test_suite_passes(
-    test_file: Path, tf_env: dict[str, str], tmp_path: Path
-) -> None:
-    root = _module_copy(tmp_path / "module")
-    # One aws and one archive process serve all runs of the suite (every aws is a mock_provider);
-    # installing providers is checked by the validate test's init above.
-    with attached(tf_env, root, aws=True) as env:
-        terraform(["init", "-backend=false", "-no-color"], root, env=env)
-        result = terraform(
-            ["test", "-no-color", f"-filter={test_file.as_posix()}"], root, env=env, check=False
-        )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert ", 0 failed" in result.stdout
-    assert f"{test_file.as_posix()}... pass" in result.stdout
 
 
 CONSUMER_MAIN_TF = """\

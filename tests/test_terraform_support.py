@@ -19,6 +19,8 @@ from support.terraform import (
     TerraformError,
     TerraformSetupError,
     build_mirror,
+    json_message,
+    json_messages,
     os_arch,
     plugin_mirror_source,
     terraform,
@@ -283,3 +285,24 @@ def test_the_newest_aws_in_the_mirror_is_shared_and_a_silent_provider_is_an_erro
     # The fake binary prints nothing and exits: the error says so instead of hanging.
     with pytest.raises(TerraformSetupError, match=r"aws provider printed no TF_REATTACH"):
         attached_providers._Server("aws", [str(newest), "-debug"], os.environ, cwd=tmp_path)
+
+
+def test_a_test_plan_is_read_without_its_provider_schemas_and_other_lines_whole() -> None:
+    plan = {
+        "plan_format_version": "1.2",
+        "resource_changes": [{"type": "aws_sns_topic", "change": {"actions": ["create"]}}],
+        "provider_format_version": "1.0",
+        "provider_schemas": {"registry.terraform.io/hashicorp/aws": {"resource_schemas": {}}},
+    }
+    message = {"@level": "info", "@testrun": "real", "test_plan": plan, "type": "test_plan"}
+    line = json.dumps(message, separators=(",", ":"))
+    expected = {**message, "test_plan": {k: v for k, v in plan.items() if k != "provider_schemas"}}
+    assert json_message(line) == expected
+    # Keys in another order (the schemas not last): the line is decoded as it is.
+    reordered = json.dumps({"type": "test_plan", "test_plan": plan}, separators=(",", ":"))
+    assert json_message(reordered) == {"type": "test_plan", "test_plan": plan}
+    diagnostic = '{"type":"diagnostic","diagnostic":{"summary":"x"}}'
+    assert json_messages(f"Terraform has been initialized!\n{line}\n{diagnostic}\n") == [
+        expected,
+        json.loads(diagnostic),
+    ]
