@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from xdist.scheduler import LoadGroupScheduling
 
 from support.fake_slack import FakeSlack
+from support.scheduling import E2eFirst, yield_cpu_outside_e2e
 
 
 @pytest.fixture
@@ -46,57 +46,19 @@ def _grouped(path: str) -> bool:
     return parts[-1] in SHARED_FIXTURE_FILES or (len(parts) > 1 and parts[-2] == "e2e")
 
 
-def _start_rank(scope: str) -> int:
-    """Where a work unit of `--dist loadgroup` starts: the e2e files' groups first, then the
-    other groups, then single tests (a single test's scope is its node id)."""
-    if scope.startswith("test_e2e_"):
-        return 0
-    return 2 if "::" in scope else 1
-
-
-class _E2eFirst(LoadGroupScheduling):
-    """LoadGroupScheduling with its work queue in _start_rank order (stable within a rank)."""
-
-    _ordered = False
-
-    def _assign_work_unit(self, node: Any) -> None:
-        if not self._ordered:  # the first call: schedule() has filled the whole work queue
-            self._ordered = True
-            units = sorted(self.workqueue.items(), key=lambda unit: _start_rank(unit[0]))
-            self.workqueue.clear()
-            self.workqueue.update(units)
-        super()._assign_work_unit(node)
-
-
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """`--dist loadgroup`, the e2e groups handed out first. Their moto deployments spend most of
-    their time waiting on the aws provider (about 25 s on every SQS queue and queue policy it
-    creates or deletes), so they must start at once and overlap the rest. xdist's own order,
-    by number of tests, handed the 3- and 4-test e2e groups to workers after a minute of other
-    work, and the run ended with them."""
+    """`--dist loadgroup` with the e2e groups handed out first (support/scheduling.py)."""
     if config.getvalue("dist") != "loadgroup":
         return None
-    return _E2eFirst(config, log)
-
-
-# Niceness of a pytest-xdist worker once it runs its first test outside tests/e2e/.
-BACKGROUND_NICENESS = 10
+    return E2eFirst(config, log)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Under xdist, a worker that runs a test outside tests/e2e/ lowers its CPU priority (and
-    that of the terraform, provider and moto processes it starts) for good. The e2e groups start
-    first (see _E2eFirst) and are the longest chain of the run; this way their CPU bursts
-    between the aws provider's waits are served first, and the rest fills the gaps. A process
-    cannot raise its priority again; with at least as many workers as e2e groups, no e2e test
-    runs on a niced worker."""
-    if (
-        os.environ.get("PYTEST_XDIST_WORKER")
-        and "e2e" not in item.path.parts
-        and os.getpriority(os.PRIO_PROCESS, 0) < BACKGROUND_NICENESS
-    ):
-        os.setpriority(os.PRIO_PROCESS, 0, BACKGROUND_NICENESS)
+    """Under xdist, a worker lowers its CPU priority once it runs a test outside tests/e2e/
+    (support/scheduling.py): the e2e deployments are the run's longest chain."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        yield_cpu_outside_e2e(item.path)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups

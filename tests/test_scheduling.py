@@ -1,5 +1,5 @@
-"""How `make test` hands out its work (tests/conftest.py): the e2e groups first, then the other
-groups, then single tests; workers outside tests/e2e/ at a lower CPU priority."""
+"""How `make test` hands out its work (tests/support/scheduling.py): the e2e groups first, then
+the other groups, then single tests; workers outside tests/e2e/ at a lower CPU priority."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import sys
 import textwrap
 from types import SimpleNamespace
 
-from conftest import BACKGROUND_NICENESS, _E2eFirst
-
 from support import REPO_ROOT
+from support.scheduling import BACKGROUND_NICENESS, E2eFirst
+
+CONFTEST = REPO_ROOT / "tests" / "conftest.py"
 
 COLLECTION = [
     "tests/test_alarm.py::test_a",
@@ -46,7 +47,7 @@ def _first_units(workers: int) -> list[set[str]]:
         getvalue=lambda name: [f"{workers}*popen"] if name == "tx" else None,
         option=SimpleNamespace(loadscopereorder=True),
     )
-    scheduler = _E2eFirst(config)  # type: ignore[arg-type]
+    scheduler = E2eFirst(config)  # type: ignore[arg-type]
     nodes = [FakeWorker(f"gw{i}") for i in range(workers)]
     for node in nodes:
         scheduler.add_node(node)  # type: ignore[arg-type]
@@ -72,14 +73,16 @@ def test_single_tests_come_after_every_group() -> None:
 
 
 def _niceness_after_setup(path: str, worker: str | None) -> int:
-    """The niceness of a fresh process after conftest's pytest_runtest_setup saw a test in
-    `path`, run under xdist worker `worker` (None: no xdist)."""
+    """The niceness of a fresh process after tests/conftest.py's pytest_runtest_setup saw a
+    test in `path`, run under xdist worker `worker` (None: no xdist)."""
     script = textwrap.dedent(f"""
-        import os, sys
+        import importlib.util, os, sys
         from pathlib import Path
         from types import SimpleNamespace
         sys.path.insert(0, {str(REPO_ROOT / "tests")!r})
-        import conftest
+        spec = importlib.util.spec_from_file_location("root_conftest", {str(CONFTEST)!r})
+        conftest = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(conftest)
         conftest.pytest_runtest_setup(SimpleNamespace(path=Path({path!r})))
         print(os.getpriority(os.PRIO_PROCESS, 0))
     """)
