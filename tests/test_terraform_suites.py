@@ -92,17 +92,46 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
     return _outcome(result)
 
 
+def _failures(test_file: str, suite: Suite | None) -> list[str]:
+    """Why `test_file` did not pass, from what terraform test said of it (empty: it passed)."""
+    if suite is None:
+        return [f"terraform test reported nothing of {test_file}"]
+    failures = []
+    if not suite.runs:
+        failures.append(f"{test_file} declares no run block")
+    not_passed = {run: status for run, status in suite.run_status.items() if status != "pass"}
+    if not_passed:
+        failures.append(f"{test_file}: runs not passed {not_passed}")
+    unfinished = sorted(set(suite.runs) - set(suite.run_status))
+    if unfinished:
+        failures.append(f"{test_file}: runs that never finished {unfinished}")
+    if suite.status != "pass":
+        failures.append(f"{test_file} ended {suite.status}")
+    return failures + suite.problems if failures else []
+
+
 @pytest.mark.parametrize("test_file", TEST_FILES)
 def test_module_terraform_test_suite_passes(outcome: Outcome, test_file: str) -> None:
-    suite = outcome.suites.get(test_file)
+    failures = _failures(test_file, outcome.suites.get(test_file))
     tail = (outcome.result.stderr or outcome.result.stdout)[-4000:]
-    assert suite is not None, f"terraform test reported nothing of {test_file}:\n{tail}"
-    failed = {run: status for run, status in suite.run_status.items() if status != "pass"}
-    problems = "\n".join(suite.problems) or tail
-    assert suite.runs, f"{test_file} declares no run block"
-    assert not failed, f"{test_file}: runs not passed {failed}:\n{problems}"
-    assert list(suite.run_status) == suite.runs, f"{test_file}: runs that never finished:\n{tail}"
-    assert suite.status == "pass", f"{test_file} ended {suite.status}:\n{problems}"
+    assert not failures, "\n".join(failures) + f"\n{tail}"
+
+
+def test_a_suite_passes_only_when_every_declared_run_passed() -> None:
+    passed = Suite(runs=["a", "b"], run_status={"a": "pass", "b": "pass"}, status="pass")
+    assert _failures("t.tftest.hcl", passed) == []
+    cut_short = Suite(runs=["a", "b"], run_status={"a": "pass"}, status="pass")
+    assert _failures("t.tftest.hcl", cut_short) == ["t.tftest.hcl: runs that never finished ['b']"]
+    failed = Suite(
+        runs=["a"], run_status={"a": "fail"}, status="fail", problems=["run a: error: x"]
+    )
+    assert _failures("t.tftest.hcl", failed) == [
+        "t.tftest.hcl: runs not passed {'a': 'fail'}",
+        "t.tftest.hcl ended fail",
+        "run a: error: x",
+    ]
+    assert _failures("t.tftest.hcl", Suite(status="pass")) == ["t.tftest.hcl declares no run block"]
+    assert _failures("t.tftest.hcl", None) == ["terraform test reported nothing of t.tftest.hcl"]
 
 
 def test_every_suite_ran_and_terraform_test_passed(outcome: Outcome) -> None:
