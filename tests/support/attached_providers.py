@@ -43,6 +43,7 @@ from support.terraform import (
     REGISTRY_HOST,
     TESTS_DIR,
     TerraformSetupError,
+    json_messages,
     os_arch,
     plugin_mirror_source,
     terraform,
@@ -204,10 +205,9 @@ def plan_errors(
             env=attached_env,
             check=False,
         )
-    messages = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     errors = [
         m["diagnostic"]
-        for m in messages
+        for m in json_messages(result.stdout)
         if m.get("type") == "diagnostic" and m["diagnostic"]["severity"] == "error"
     ]
     return result, errors
