@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 
 from support.fake_slack import FakeSlack
 from support.scheduling import E2eFirst, yield_cpu_outside_e2e
+from support.terraform import INSTALL_HINT, terraform_env
 
 
 @pytest.fixture
@@ -17,6 +19,15 @@ def fake_slack() -> Iterator[FakeSlack]:
     """A running FakeSlack webhook, stopped after the test."""
     with FakeSlack() as fake:
         yield fake
+
+
+@pytest.fixture(scope="session")
+def tf_env() -> dict[str, str]:
+    """The offline Terraform environment; a missing terraform fails (never skips) with an
+    install hint."""
+    if shutil.which(os.environ.get("TERRAFORM", "terraform")) is None:
+        pytest.fail(f"terraform is not on PATH. {INSTALL_HINT}")
+    return terraform_env()
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,10 +14,8 @@ from support.attached_providers import attached, plan_errors
 from support.terraform import (
     ARCHIVE_VERSION,
     BUILD_DIR,
-    INSTALL_HINT,
     REPO_ROOT,
     terraform,
-    terraform_env,
 )
 
 pytestmark = pytest.mark.terraform
@@ -43,14 +40,6 @@ MODULE_DIRS = [REPO_ROOT, *SUBMODULE_DIRS]
 
 def _label(path: Path) -> str:
     return "module" if path == REPO_ROOT else path.relative_to(REPO_ROOT).as_posix()
-
-
-@pytest.fixture(scope="session")
-def tf_env() -> dict[str, str]:
-    """The offline environment; a missing terraform fails (never skips) with an install hint."""
-    if shutil.which(os.environ.get("TERRAFORM", "terraform")) is None:
-        pytest.fail(f"terraform is not on PATH. {INSTALL_HINT}")
-    return terraform_env()
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import pytest
 
 from support.attached_providers import plan_errors
-from support.terraform import INSTALL_HINT, REPO_ROOT, terraform_env
+from support.terraform import REPO_ROOT
 
 pytestmark = pytest.mark.terraform
 
@@ -160,15 +159,14 @@ def _plan_calls(path: Path, calls: dict[str, str], env: dict[str, str]) -> list[
 
 
 @pytest.fixture(scope="module")
-def errors(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+def errors(
+    tf_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> list[dict[str, Any]]:
     """Every error diagnostic of both roots (planned at the same time)."""
-    if shutil.which(os.environ.get("TERRAFORM", "terraform")) is None:
-        pytest.fail(f"terraform is not on PATH. {INSTALL_HINT}")
-    env = terraform_env()
     tmp = tmp_path_factory.mktemp("errors")
     with ThreadPoolExecutor(max_workers=2) as pool:
-        before = pool.submit(_plan_calls, tmp / "before", CHECKED_BEFORE_PLANNING, env)
-        during = pool.submit(_plan_calls, tmp / "during", CHECKED_WHILE_PLANNING, env)
+        before = pool.submit(_plan_calls, tmp / "before", CHECKED_BEFORE_PLANNING, tf_env)
+        during = pool.submit(_plan_calls, tmp / "during", CHECKED_WHILE_PLANNING, tf_env)
         return before.result() + during.result()
 
 

@@ -8,7 +8,6 @@ and 39 s of wall time one by one, 29 s and 20 s together.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from collections import defaultdict
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from support.attached_providers import attached
-from support.terraform import INSTALL_HINT, REPO_ROOT, json_messages, terraform, terraform_env
+from support.terraform import REPO_ROOT, json_messages, terraform
 
 pytestmark = pytest.mark.terraform
 
@@ -79,14 +78,12 @@ def _outcome(result: subprocess.CompletedProcess[str]) -> Outcome:
 
 
 @pytest.fixture(scope="module")
-def outcome(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
-    """Every suite, run once. A missing terraform fails (never skips) with an install hint."""
-    if shutil.which(os.environ.get("TERRAFORM", "terraform")) is None:
-        pytest.fail(f"terraform is not on PATH. {INSTALL_HINT}")
+def outcome(tf_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Outcome:
+    """Every suite, run once (tf_env fails the run, never skips it, without terraform)."""
     root = _module_copy(tmp_path_factory.mktemp("tftest") / "module")
     # Every aws of the suites is a mock_provider, so one process serves them all; installing
     # providers is checked by tests/test_terraform.py's init.
-    with attached(terraform_env(), root, aws=True) as env:
+    with attached(tf_env, root, aws=True) as env:
         terraform(["init", "-backend=false", "-no-color"], root, env=env)
         result = terraform(["test", "-json", "-no-color"], root, env=env, check=False)
     return _outcome(result)
