@@ -9,9 +9,16 @@ from typing import Any
 
 import pytest
 
+from support.botocore_data import share_loaded_data
 from support.fake_slack import FakeSlack
 from support.scheduling import E2eFirst, yield_cpu_outside_e2e
 from support.terraform import INSTALL_HINT, terraform_env
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """boto3 clients of any test (moto's included) read botocore's data files once per process
+    (support/botocore_data.py)."""
+    share_loaded_data()
 
 
 @pytest.fixture

@@ -506,9 +506,23 @@ class MotoServer:
         return boto3.client(service, **options)
 
 
+def _read_models_once() -> None:
+    """Inside the server process: moto builds a new botocore Loader for every service model it
+    reads (support/botocore_data.py shares them) and lists its own package directory on every
+    request to match the Host header (the list never changes while it runs)."""
+    from moto import backends  # noqa: PLC0415 - server process only
+
+    from support.botocore_data import share_loaded_data  # noqa: PLC0415
+
+    share_loaded_data()
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
+
+
 def _serve(argv: list[str]) -> None:
     """`python moto_server.py serve -H HOST -p PORT`: moto_server with fill_moto_gaps()."""
     fill_moto_gaps()
+    _read_models_once()
     from moto.server import main as moto_main  # noqa: PLC0415
 
     moto_main(argv)
@@ -519,6 +533,8 @@ if __name__ == "__main__":
         sys.exit("usage: moto_server.py serve [moto_server options]")
     # Run as a script, this directory heads sys.path: its helper modules (terraform.py,
     # cloudwatch.py, ...) must not shadow anything moto imports.
+    # Its package is imported as `support` from tests/, last on the path.
     _here = Path(__file__).resolve().parent
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _here]
+    sys.path.append(str(_here.parent))
     _serve(sys.argv[2:])
