@@ -22,8 +22,10 @@ locals {
   # function directly): the rules leave them out so that no state change is posted twice. The
   # exclusion matches the alarm ARN in `resources`, this account and region only, because
   # EventBridge cannot AND two conditions on one field: detail.alarmName stays free for the
-  # capture_alarm_name_prefixes, whatever they overlap.
-  own_alarm_arn_prefix = "arn:${local.partition}:cloudwatch:${local.region}:${split(":", aws_lambda_function.this.arn)[4]}:alarm:${var.name}/"
+  # capture_alarm_name_prefixes, whatever they overlap. The account comes from the role's ARN
+  # (as in iam.tf), not the function's: the rules, and the inbox policy that names them, need
+  # not wait for the function to be created.
+  own_alarm_arn_prefix = "arn:${local.partition}:cloudwatch:${local.region}:${split(":", local.role_arn)[4]}:alarm:${var.name}/"
 
   alarm_state_change_pattern = jsonencode(merge(
     {

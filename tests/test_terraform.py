@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -109,29 +111,74 @@ output "lambda_function_name" {
 """
 
 
-def test_consumer_elsewhere_validates_and_plans_with_a_relative_source(
-    tmp_path: Path, tf_env: dict[str, str]
-) -> None:
-    consumer = tmp_path / "consumer"
+@pytest.fixture(scope="module")
+def consumer(
+    tmp_path_factory: pytest.TempPathFactory, tf_env: dict[str, str]
+) -> Iterator[tuple[Path, dict[str, str]]]:
+    """A root in another directory that uses the module by a relative source, initialised, and
+    the environment of its shared provider processes."""
+    consumer = tmp_path_factory.mktemp("elsewhere") / "consumer"
     consumer.mkdir()
     source = os.path.relpath(REPO_ROOT, consumer)
     assert source.startswith("..")
     (consumer / "main.tf").write_text(CONSUMER_MAIN_TF.replace("{source}", source))
-
     terraform(["init", "-backend=false", "-no-color"], consumer, env=tf_env)
-    # plan validates the configuration first: a separate `validate` would only repeat it.
     with attached(tf_env, consumer, aws=True) as env:
-        plan = terraform(["plan", "-no-color", "-input=false", "-lock=false"], consumer, env=env)
+        yield consumer, env
+
+
+def test_consumer_elsewhere_validates_and_plans_with_a_relative_source(
+    consumer: tuple[Path, dict[str, str]],
+) -> None:
+    root, env = consumer
+    # plan validates the configuration first: a separate `validate` would only repeat it.
+    plan = terraform(["plan", "-no-color", "-input=false", "-lock=false"], root, env=env)
 
     assert "module.alarm_to_slack.aws_lambda_function.this will be created" in plan.stdout
     assert 'module.alarm_to_slack.aws_cloudwatch_metric_alarm.this["ec2/web/cpu"]' in plan.stdout
-    assert (consumer / "build" / "consumer-alerts-lambda.zip").is_file()
+    assert (root / "build" / "consumer-alerts-lambda.zip").is_file()
     # With the offline mirror the lock file names the stand-in's version, which no real release
     # has: committed by mistake, it fails a real `terraform init` by name (see the README).
-    lock = (consumer / ".terraform.lock.hcl").read_text()
+    lock = (root / ".terraform.lock.hcl").read_text()
     archive_lock = lock.split('provider "registry.terraform.io/hashicorp/archive"', 1)[1]
     if (BUILD_DIR / "mirror/registry.terraform.io/hashicorp/archive" / ARCHIVE_VERSION).is_dir():
         assert f'version     = "{ARCHIVE_VERSION}"' in archive_lock.split("}", 1)[0]
+
+
+def _depends_on(edges: list[tuple[str, str]], start: str) -> set[str]:
+    """Every node `start` waits for, directly or not (edges point from a node to what it needs)."""
+    needs: dict[str, set[str]] = {}
+    for node, needed in edges:
+        needs.setdefault(node, set()).add(needed)
+    seen: set[str] = set()
+    pending = [start]
+    while pending:
+        for needed in needs.get(pending.pop(), set()) - seen:
+            seen.add(needed)
+            pending.append(needed)
+    return seen
+
+
+def test_the_inbox_policy_and_the_event_rules_do_not_wait_for_the_function(
+    consumer: tuple[Path, dict[str, str]],
+) -> None:
+    """Creating the function takes seconds; the SQS waits after the inbox policy take ~25 s. The
+    account in the rules' pattern comes from the role, so neither waits for the function."""
+    root, env = consumer
+    graph = terraform(["graph", "-no-color"], root, env=env).stdout
+    edges = re.findall(r'^\s*"([^"]+)" -> "([^"]+)"', graph, flags=re.MULTILINE)
+    prefix = "module.alarm_to_slack."
+    function = f"{prefix}aws_lambda_function.this"
+
+    assert function in _depends_on(edges, f"{prefix}aws_lambda_event_source_mapping.inbox")
+    for node in (
+        "aws_sqs_queue_policy.inbox",
+        "aws_sns_topic_subscription.inbox",
+        "aws_cloudwatch_event_rule.alarm_state_changes",
+        "aws_cloudwatch_event_rule.central_alarm_state_changes",
+    ):
+        assert f'"{prefix}{node}"' in graph, node
+        assert function not in _depends_on(edges, prefix + node), node
 
 
 # Each module call breaks one cross-variable rule (variable validations that refer to other
