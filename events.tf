@@ -69,10 +69,8 @@ resource "aws_cloudwatch_event_target" "alarm_state_changes" {
   rule           = aws_cloudwatch_event_rule.alarm_state_changes[0].name
   event_bus_name = aws_cloudwatch_event_rule.alarm_state_changes[0].event_bus_name
   target_id      = "inbox"
-  arn            = aws_sqs_queue.inbox[0].arn
-
-  # EventBridge can send only once the queue policy admits the rule.
-  depends_on = [aws_sqs_queue_policy.inbox]
+  # The inbox is created with the policy that admits the rule (inbox.tf).
+  arn = aws_sqs_queue.inbox[0].arn
 }
 
 # --- other accounts and regions: the central bus ---------------------------------------------
@@ -197,6 +195,4 @@ resource "aws_cloudwatch_event_target" "central_alarm_state_changes" {
   event_bus_name = aws_cloudwatch_event_rule.central_alarm_state_changes[0].event_bus_name
   target_id      = "inbox"
   arn            = aws_sqs_queue.inbox[0].arn
-
-  depends_on = [aws_sqs_queue_policy.inbox]
 }

@@ -41,6 +41,9 @@ locals {
   # when the function is throttled), plus the batching window, during which records already
   # received wait in the poller.
   inbox_visibility_timeout_seconds = 6 * var.lambda_timeout + var.group_wait_seconds
+
+  # The queue's own ARN, for the policy the queue is created with (the account as in iam.tf).
+  inbox_arn = "arn:${local.partition}:sqs:${local.region}:${split(":", local.role_arn)[4]}:${var.name}-inbox"
 }
 
 resource "aws_sqs_queue" "inbox" {
@@ -51,6 +54,15 @@ resource "aws_sqs_queue" "inbox" {
   message_retention_seconds  = var.inbox_message_retention_seconds
   kms_master_key_id          = var.inbox_kms_master_key_id
   sqs_managed_sse_enabled    = var.inbox_kms_master_key_id == null ? true : null
+  # Both set with the queue, not as aws_sqs_queue_policy / aws_sqs_queue_redrive_policy: the aws
+  # provider waits about 25 s for every SQS attribute change to settle, on apply and on destroy.
+  # Inline, the inbox waits once for its attributes (after the failure queue exists, which the
+  # redrive policy names) and is deleted without waiting for a policy to be removed first.
+  policy = data.aws_iam_policy_document.inbox[0].json
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.failures.arn
+    maxReceiveCount     = var.inbox_max_receive_count
+  })
 
   tags = var.tags
 
@@ -63,18 +75,6 @@ resource "aws_sqs_queue" "inbox" {
   }
 }
 
-# Its own resource rather than the queue's redrive_policy argument: both queues are then created
-# (and deleted) side by side instead of one after the other.
-resource "aws_sqs_queue_redrive_policy" "inbox" {
-  count = local.create_inbox ? 1 : 0
-
-  queue_url = aws_sqs_queue.inbox[0].id
-  redrive_policy = jsonencode({
-    deadLetterTargetArn = aws_sqs_queue.failures.arn
-    maxReceiveCount     = var.inbox_max_receive_count
-  })
-}
-
 data "aws_iam_policy_document" "inbox" {
   count = local.create_inbox ? 1 : 0
 
@@ -84,7 +84,7 @@ data "aws_iam_policy_document" "inbox" {
       sid       = statement.key
       effect    = "Allow"
       actions   = ["sqs:SendMessage"]
-      resources = [aws_sqs_queue.inbox[0].arn]
+      resources = [local.inbox_arn]
 
       principals {
         type        = "Service"
@@ -100,11 +100,21 @@ data "aws_iam_policy_document" "inbox" {
   }
 }
 
-resource "aws_sqs_queue_policy" "inbox" {
-  count = local.create_inbox ? 1 : 0
+# Before the policy and the redrive policy moved into the inbox queue they were resources of
+# their own. A state that still holds them forgets them: destroying aws_sqs_queue_policy would
+# clear the policy the queue now sets itself.
+removed {
+  from = aws_sqs_queue_policy.inbox
+  lifecycle {
+    destroy = false
+  }
+}
 
-  queue_url = aws_sqs_queue.inbox[0].id
-  policy    = data.aws_iam_policy_document.inbox[0].json
+removed {
+  from = aws_sqs_queue_redrive_policy.inbox
+  lifecycle {
+    destroy = false
+  }
 }
 
 resource "aws_sns_topic_subscription" "inbox" {
@@ -116,9 +126,6 @@ resource "aws_sns_topic_subscription" "inbox" {
   # Raw delivery off: the SNS envelope keeps the notification's MessageId (the handler's
   # duplicate key), TopicArn, Subject and Timestamp. The handler reads raw bodies as well.
   raw_message_delivery = false
-
-  # SNS delivers only once the queue policy lets the topic send.
-  depends_on = [aws_sqs_queue_policy.inbox]
 }
 
 resource "aws_lambda_event_source_mapping" "inbox" {

@@ -126,8 +126,7 @@ run "sns_mode_delivers_through_the_inbox" {
 
   assert {
     condition = (
-      aws_sqs_queue_redrive_policy.inbox[0].queue_url == aws_sqs_queue.inbox[0].id &&
-      jsondecode(aws_sqs_queue_redrive_policy.inbox[0].redrive_policy) == {
+      jsondecode(aws_sqs_queue.inbox[0].redrive_policy) == {
         deadLetterTargetArn = aws_sqs_queue.failures.arn
         maxReceiveCount     = 5
       }
@@ -184,9 +183,10 @@ run "sns_mode_delivers_through_the_inbox" {
   }
 
   assert {
-    # The policy JSON is computed at apply time; the e2e test reads it back from the queue.
-    condition     = aws_sqs_queue_policy.inbox[0].queue_url == aws_sqs_queue.inbox[0].id
-    error_message = "The inbox policy is attached to the inbox."
+    # The policy is set with the queue itself (no aws_sqs_queue_policy); the e2e test reads the
+    # JSON back from the queue.
+    condition     = aws_sqs_queue.inbox[0].policy == data.aws_iam_policy_document.inbox[0].json
+    error_message = "The inbox is created with its policy."
   }
 
   assert {
@@ -231,7 +231,7 @@ run "inbox_settings_and_a_customer_managed_key" {
     condition = (
       aws_sqs_queue.inbox[0].visibility_timeout_seconds == 6 * 60 + 45 &&
       aws_sqs_queue.inbox[0].message_retention_seconds == 86400 &&
-      jsondecode(aws_sqs_queue_redrive_policy.inbox[0].redrive_policy).maxReceiveCount == 12
+      jsondecode(aws_sqs_queue.inbox[0].redrive_policy).maxReceiveCount == 12
     )
     error_message = "The inbox follows lambda_timeout, group_wait_seconds, the retention and the receive count."
   }
@@ -329,8 +329,7 @@ run "direct_mode_keeps_one_invocation_per_alarm_and_no_inbox" {
   assert {
     condition = (
       length(aws_sqs_queue.inbox) == 0 &&
-      length(aws_sqs_queue_policy.inbox) == 0 &&
-      length(aws_sqs_queue_redrive_policy.inbox) == 0 &&
+      length(data.aws_iam_policy_document.inbox) == 0 &&
       length(aws_sns_topic_subscription.inbox) == 0 &&
       length(aws_lambda_event_source_mapping.inbox) == 0
     )

@@ -159,11 +159,12 @@ def _depends_on(edges: list[tuple[str, str]], start: str) -> set[str]:
     return seen
 
 
-def test_the_inbox_policy_and_the_event_rules_do_not_wait_for_the_function(
+def test_the_inbox_and_the_event_rules_do_not_wait_for_the_function(
     consumer: tuple[Path, dict[str, str]],
 ) -> None:
-    """Creating the function takes seconds; the SQS waits after the inbox policy take ~25 s. The
-    account in the rules' pattern comes from the role, so neither waits for the function."""
+    """Creating the function takes seconds, the inbox's SQS wait about 25 s. The account in the
+    rules' pattern and in the inbox policy comes from the role, so none of them waits for the
+    function."""
     root, env = consumer
     graph = terraform(["graph", "-no-color"], root, env=env).stdout
     edges = re.findall(r'^\s*"([^"]+)" -> "([^"]+)"', graph, flags=re.MULTILINE)
@@ -172,7 +173,7 @@ def test_the_inbox_policy_and_the_event_rules_do_not_wait_for_the_function(
 
     assert function in _depends_on(edges, f"{prefix}aws_lambda_event_source_mapping.inbox")
     for node in (
-        "aws_sqs_queue_policy.inbox",
+        "aws_sqs_queue.inbox",
         "aws_sns_topic_subscription.inbox",
         "aws_cloudwatch_event_rule.alarm_state_changes",
         "aws_cloudwatch_event_rule.central_alarm_state_changes",
