@@ -287,6 +287,29 @@ def test_the_newest_aws_in_the_mirror_is_shared_and_a_silent_provider_is_an_erro
         attached_providers._Server("aws", [str(newest), "-debug"], os.environ, cwd=tmp_path)
 
 
+# A stand-in aws "provider" that reports, in its reattach line, the CA bundle it was started with.
+REPORTING_PROVIDER = """#!/bin/sh
+echo "TF_REATTACH_PROVIDERS='{\\"registry.terraform.io/hashicorp/aws\\": {\\"Pid\\": $$,\\
+ \\"CaBundle\\": \\"${AWS_CA_BUNDLE:-unset}\\"}}'"
+exec sleep 60
+"""
+
+
+def test_the_shared_aws_process_runs_without_a_ca_bundle(tmp_path: Path) -> None:
+    """hashicorp/aws 5.100 fails a second ConfigureProvider in one process when AWS_CA_BUNDLE is
+    set, and a shared process is configured once per command."""
+    mirror = tmp_path / "plugins"
+    _fake_provider(mirror, "hashicorp", "archive", "2.7.1")  # a real archive: not started
+    leaf = _fake_provider(mirror, "hashicorp", "aws", "5.100.0")
+    (leaf / "terraform-provider-aws_v5.100.0_x5").write_text(REPORTING_PROVIDER)
+    base = {"TF_PLUGIN_MIRROR": str(mirror), "PATH": os.environ["PATH"]}
+
+    with attached({**base, "AWS_CA_BUNDLE": "/etc/ssl/corporate.pem"}, tmp_path, aws=True) as env:
+        (entry,) = json.loads(env["TF_REATTACH_PROVIDERS"]).values()
+        assert env["AWS_CA_BUNDLE"] == "/etc/ssl/corporate.pem"  # terraform's own is kept
+    assert entry["CaBundle"] == "unset"
+
+
 def test_a_test_plan_is_read_without_its_provider_schemas_and_other_lines_whole() -> None:
     plan = {
         "plan_format_version": "1.2",

@@ -158,6 +158,14 @@ def aws_aliases(root: Path) -> list[str]:
     ]
 
 
+def _aws_process_env(base: Mapping[str, str]) -> dict[str, str]:
+    """The shared aws process's own environment: `base` without AWS_CA_BUNDLE. hashicorp/aws
+    5.100 configured a second time in one process with a CA bundle fails ("unable to add custom
+    RootCAs HTTPClient, has no WithTransportOptions"), and a shared process is configured once
+    per command. Every root it serves plans offline or talks to moto over plain http."""
+    return {key: value for key, value in base.items() if key != "AWS_CA_BUNDLE"}
+
+
 @contextlib.contextmanager
 def attached(base: Mapping[str, str], cwd: Path, *, aws: bool = False) -> Iterator[dict[str, str]]:
     """`base` plus TF_REATTACH_PROVIDERS for the terraform commands run in `cwd` until the block
@@ -180,9 +188,8 @@ def attached(base: Mapping[str, str], cwd: Path, *, aws: bool = False) -> Iterat
             command, env = _archive_command(base)
             servers.append(_Server("archive", command, env, cwd=cwd))
         if aws:
-            servers.append(
-                _Server("aws", [_aws_binary(source).as_posix(), "-debug"], base, cwd=cwd)
-            )
+            command = [_aws_binary(source).as_posix(), "-debug"]
+            servers.append(_Server("aws", command, _aws_process_env(base), cwd=cwd))
         reattach: dict[str, Any] = {}
         for server in servers:
             reattach.update(server.reattach)
