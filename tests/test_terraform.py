@@ -1,5 +1,6 @@
 """terraform fmt / init / validate for the module and its submodules, and a consumer in another
-directory that uses the module through a relative source. The module's `terraform test` suites
+directory that uses the module through a relative source: its plan, its dependency graph and a
+plan from a state of the former inbox policy resources. The module's `terraform test` suites
 are run by tests/test_terraform_suites.py."""
 
 from __future__ import annotations
