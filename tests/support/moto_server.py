@@ -150,8 +150,8 @@ def _fill_sqs_gaps() -> None:
       lacks: the move runs at once and is listed as COMPLETED;
     - RedrivePolicy is returned as compact JSON, as AWS returns it (moto's `json.dumps` spacing
       shows up as a change in every plan after apply);
-    - SetQueueAttributes without a Policy keeps the queue's policy (moto drops it, so setting
-      the redrive policy after the queue policy left the provider waiting for that policy)."""
+    - SetQueueAttributes without a Policy keeps the queue's policy, as AWS does (moto drops it:
+      an update of any other attribute of the inbox would leave it unable to receive)."""
     import base64 as b64  # noqa: PLC0415
     import json as js  # noqa: PLC0415
     import time as clock  # noqa: PLC0415

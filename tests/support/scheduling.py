@@ -2,8 +2,8 @@
 CPU priority for the workers outside tests/e2e/ (used by tests/conftest.py).
 
 The e2e groups deploy examples into moto and spend most of their time waiting on the aws provider
-(about 25 s on every SQS queue and queue policy it creates or deletes): they are the run's longest
-chains, so they start at once and their CPU bursts come first; everything else fills the gaps.
+(about 25 s on every SQS queue it creates): they are the run's longest chains, so they start at
+once and their CPU bursts come first; everything else fills the gaps.
 """
 
 from __future__ import annotations
