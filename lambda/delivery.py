@@ -11,13 +11,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from digest import MessagePart
 from slack import DEFAULT_POLICY, Delivery, RetryPolicy, post_to_slack
 
 # typing costs cold-start time and is only needed by type checkers.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Protocol
+
+    from formatting import MessagePart
 
     class Notifier(Protocol):
         """Sends one message to one destination; retries inside, within the deadline."""

@@ -7,36 +7,33 @@ functions of their arguments, like message.py.
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
 
-from alarm import Alarm
-from grouping import Entry, Notification
-from message import (
+from formatting import (
     HEADER_LIMIT,
     NEUTRAL_STYLE,
     STATE_STYLES,
+    MessagePart,
     account_label,
     apply_overrides,
     console_url,
     escape,
-    format_fallback,
-    format_message,
     format_timestamp,
     notes_block,
     number_text,
     truncate,
     utf16_len,
 )
-from settings import Settings
 
 # typing costs cold-start time and is only needed by type checkers.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-logger = logging.getLogger("alarm_to_slack")
+    from alarm import Alarm
+    from grouping import Entry
+    from settings import Settings
 
 # Slack refuses a message whose blocks hold more than about 12,000 characters in all
 # (msg_blocks_too_long), well below the sum of the per-block limits; keep a margin.
@@ -73,14 +70,6 @@ DIGEST_LABELS = {
         "no_data": "데이터 없음",
     },
 }
-
-
-@dataclass(frozen=True)
-class MessagePart:
-    """One Slack message and the entries it names (acknowledged when Slack accepts it)."""
-
-    payload: dict[str, Any]
-    entries: tuple[Entry, ...]
 
 
 def _state(entry: Entry) -> str:
@@ -332,24 +321,3 @@ def plain_digest(entries: tuple[Entry, ...], settings: Settings) -> list[Message
     if members:
         parts.append(MessagePart({"text": "\n".join([head, *lines])}, tuple(members)))
     return parts
-
-
-def render_notification(notification: Notification, settings: Settings) -> list[MessagePart]:
-    """The Slack messages of one notification. Never raises: a rendering bug on some input
-    falls back to plain text, because a dropped alert is worse than an ugly one."""
-    entries = notification.entries
-    if notification.kind == "digest":
-        try:
-            return format_digest(entries, settings)
-        except Exception:
-            logger.exception(
-                "could not format a digest of %d alarms; sending plain text", len(entries)
-            )
-            return plain_digest(entries, settings)
-    (entry,) = entries
-    try:
-        payload = format_message(entry.alarm, settings, states=entry.states)
-    except Exception:
-        logger.exception("could not format %s; sending a plain fallback", entry.alarm.event_kind)
-        payload = format_fallback(entry.alarm, settings)
-    return [MessagePart(payload, entries)]

@@ -17,7 +17,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from alarm import Alarm, MetricQuery
+from alarm import Alarm, MetricQuery, parse_timestamp
 
 # typing costs cold-start time and is only needed by type checkers.
 TYPE_CHECKING = False
@@ -238,8 +238,6 @@ def _threshold_annotation(alarm: Alarm) -> dict[str, Any] | None:
 def _state_time(alarm: Alarm) -> dt.datetime | None:
     if not alarm.timestamp:
         return None
-    from message import parse_timestamp  # noqa: PLC0415 - one parser for every timestamp
-
     return parse_timestamp(alarm.timestamp)
 
 

@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 from alarm import Received, parse_records
 from delivery import Pacer, Sent, WebhookNotifier, deliver
-from digest import render_notification
 from grouping import plan_notifications
+from render import render_notification
 from settings import ConfigError, Settings, load_settings, resolve_webhook_url
 from slack import DEFAULT_POLICY, RetryPolicy
 

@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from urllib.parse import quote
-
-from alarm import Alarm, MetricQuery, parse_alarm_arn, parse_timestamp
+from alarm import Alarm, MetricQuery
+from formatting import (
+    BLOCKS_LIMIT,
+    FALLBACK_TEXT_LIMIT,
+    FIELD_LIMIT,
+    FIELDS_PER_SECTION,
+    HEADER_LIMIT,
+    NEUTRAL_STYLE,
+    SECTION_TEXT_LIMIT,
+    STATE_STYLES,
+    TEXT_STYLE,
+    account_label,
+    apply_overrides,
+    console_url,
+    escape,
+    format_timestamp,
+    mrkdwn,
+    notes_block,
+    number_text,
+    plain_text,
+    truncate,
+)
 from settings import Settings
 from text import safe_text
 
@@ -13,25 +31,6 @@ from text import safe_text
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
-
-# Slack Block Kit limits (https://api.slack.com/reference/block-kit/blocks).
-HEADER_LIMIT = 150
-SECTION_TEXT_LIMIT = 3000
-FIELD_LIMIT = 2000
-FIELDS_PER_SECTION = 10
-CONTEXT_ELEMENTS_LIMIT = 10
-BLOCKS_LIMIT = 50
-BUTTON_URL_LIMIT = 3000
-FALLBACK_TEXT_LIMIT = 3000
-ELLIPSIS = "…"
-
-STATE_STYLES = {
-    "ALARM": (":rotating_light:", "#E01E5A"),
-    "OK": (":white_check_mark:", "#2EB67D"),
-    "INSUFFICIENT_DATA": (":grey_question:", "#9E9E9E"),
-}
-NEUTRAL_STYLE = (":information_source:", "#439FE0")
-TEXT_STYLE = (":incoming_envelope:", "#439FE0")
 
 LABELS = {
     "en": {
@@ -108,113 +107,12 @@ COMPARISONS = {
     "LessThanOrEqualToThreshold": "<=",
 }
 
-CONSOLE_HOSTS = {
-    "aws": "console.aws.amazon.com",
-    "aws-cn": "console.amazonaws.cn",
-    "aws-us-gov": "console.amazonaws-us-gov.com",
-}
-
-
-# --- text helpers -------------------------------------------------------------------------
-
-
-def escape(value: str) -> str:
-    """Escape Slack's control characters so event text cannot mention, link or format."""
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def utf16_len(value: str) -> int:
-    """Length as Slack counts it (UTF-16 code units); never raises, whatever the text holds."""
-    return len(value.encode("utf-16-le", "surrogatepass")) // 2
-
-
-def truncate(value: str, limit: int) -> str:
-    """Cut to at most `limit` characters (as Slack counts them, UTF-16) ending in an ellipsis.
-
-    A cut never splits an HTML entity such as &amp;, so escaped text stays valid.
-    """
-    if len(value) <= limit // 2 or utf16_len(value) <= limit:
-        return value
-    cut = value[: limit - 1]
-    while utf16_len(cut) > limit - 1:
-        cut = cut[:-1]
-    amp = cut.rfind("&", max(0, len(cut) - 5))
-    if amp != -1 and ";" not in cut[amp:]:
-        cut = cut[:amp]
-    return cut + ELLIPSIS
-
-
-def _plain(text: str, limit: int) -> dict[str, Any]:
-    return {"type": "plain_text", "text": truncate(text, limit), "emoji": True}
-
-
-def _mrkdwn(text: str, limit: int) -> dict[str, Any]:
-    return {"type": "mrkdwn", "text": truncate(text, limit)}
-
 
 def _field(label: str, value: str) -> dict[str, Any]:
-    return _mrkdwn(f"*{label}*\n{escape(value)}", FIELD_LIMIT)
+    return mrkdwn(f"*{label}*\n{escape(value)}", FIELD_LIMIT)
 
 
 # --- values -------------------------------------------------------------------------------
-
-
-def format_timestamp(value: str | None, tz: dt.tzinfo) -> str | None:
-    """`YYYY-MM-DD HH:MM:SS ZONE` in the configured zone; unparseable input comes back verbatim."""
-    if value is None:
-        return None
-    parsed = parse_timestamp(value)
-    if parsed is None:
-        return value
-    try:
-        local = parsed.astimezone(tz)
-    except (ValueError, OverflowError):
-        return value
-    zone = local.tzname() or ""
-    if not zone or zone[0] in "+-" or (zone.upper() == "UTC" and local.utcoffset()):
-        offset = local.utcoffset() or dt.timedelta(0)
-        sign = "-" if offset < dt.timedelta(0) else "+"
-        total = abs(int(offset.total_seconds())) // 60
-        zone = f"UTC{sign}{total // 60:02d}:{total % 60:02d}" if total else "UTC"
-    return f"{local:%Y-%m-%d %H:%M:%S} {zone}"
-
-
-def console_url(alarm: Alarm, *, short: bool = False) -> str | None:
-    """The alarm's page in the CloudWatch console, from its ARN; None without a valid ARN.
-
-    short=True always uses the classic /cloudwatch/home form on the partition's global host,
-    about 40 characters shorter: digests link hundreds of names within Slack's size limit.
-    """
-    arn = parse_alarm_arn(alarm.arn)
-    if arn is None:
-        return None
-    host = CONSOLE_HOSTS.get(arn.partition)
-    if host is None:
-        return None
-    name = quote(arn.name, safe="")
-    if arn.partition == "aws" and not short:
-        url = (
-            f"https://{arn.region}.{host}/cloudwatch/deeplink.js"
-            f"?region={arn.region}#alarmsV2:alarm/{name}"
-        )
-    else:
-        # The deeplink.js form is documented for the commercial partition; the classic
-        # /cloudwatch/home form works in every partition.
-        url = f"https://{host}/cloudwatch/home?region={arn.region}#alarmsV2:alarm/{name}"
-    return url if len(url) <= BUTTON_URL_LIMIT else None
-
-
-def number_text(value: str | None) -> str | None:
-    """A number as CloudWatch users read it: 80.0 -> 80; anything else verbatim."""
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        return value
-    if number.is_integer() and abs(number) < 1e16:
-        return str(int(number))
-    return value
 
 
 def _dimensions_text(pairs: tuple[tuple[str, str], ...]) -> str:
@@ -270,12 +168,6 @@ def _metric_query_line(query: MetricQuery) -> str:
     return line
 
 
-def account_label(account: str | None, settings: Settings) -> str | None:
-    """How an account is shown: "prod (111122223333)" when ACCOUNT_NAMES names it, else its ID."""
-    name = dict(settings.account_names).get(account) if account else None
-    return f"{name} ({account})" if name else account
-
-
 # --- blocks -------------------------------------------------------------------------------
 
 
@@ -291,7 +183,7 @@ def _text_section(label: str, value: str, *, code: bool = False) -> dict[str, An
     if code:
         # Leave room for the fences so a truncated block stays a code block.
         body = "```" + truncate(body, SECTION_TEXT_LIMIT - len(label) - 12) + "```"
-    return {"type": "section", "text": _mrkdwn(f"*{label}*\n{body}", SECTION_TEXT_LIMIT)}
+    return {"type": "section", "text": mrkdwn(f"*{label}*\n{body}", SECTION_TEXT_LIMIT)}
 
 
 def _alarm_blocks(alarm: Alarm, settings: Settings, labels: dict[str, str]) -> list[dict]:
@@ -299,7 +191,10 @@ def _alarm_blocks(alarm: Alarm, settings: Settings, labels: dict[str, str]) -> l
     emoji, _ = STATE_STYLES.get(alarm.state or "", NEUTRAL_STYLE)
     name = alarm.name or labels["no_name"]
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": _plain(f"{emoji} {escape(state)}: {escape(name)}", HEADER_LIMIT)}
+        {
+            "type": "header",
+            "text": plain_text(f"{emoji} {escape(state)}: {escape(name)}", HEADER_LIMIT),
+        }
     ]
     if alarm.description:
         blocks.append(_text_section(labels["description"], alarm.description))
@@ -343,7 +238,7 @@ def _alarm_blocks(alarm: Alarm, settings: Settings, labels: dict[str, str]) -> l
                 "elements": [
                     {
                         "type": "button",
-                        "text": _plain(labels["open_console"], 75),
+                        "text": plain_text(labels["open_console"], 75),
                         "url": url,
                     }
                 ],
@@ -355,7 +250,7 @@ def _alarm_blocks(alarm: Alarm, settings: Settings, labels: dict[str, str]) -> l
 def _other_blocks(alarm: Alarm, labels: dict[str, str]) -> list[dict]:
     title = alarm.subject or labels["notification"]
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": _plain(f"{TEXT_STYLE[0]} {escape(title)}", HEADER_LIMIT)}
+        {"type": "header", "text": plain_text(f"{TEXT_STYLE[0]} {escape(title)}", HEADER_LIMIT)}
     ]
     body = alarm.text if alarm.text and alarm.text.strip() else labels["empty"]
     blocks.append(_text_section(labels["message"], body, code=alarm.kind == "unknown"))
@@ -398,29 +293,11 @@ def format_fallback(alarm: Alarm, settings: Settings) -> dict[str, Any]:
     return {"text": truncate(safe_text(text), FALLBACK_TEXT_LIMIT)}
 
 
-def notes_block(notes: tuple[str, ...]) -> dict[str, Any]:
-    """The configuration notes (settings that fell back to a default), shown under the alarm."""
-    text = "\n".join(f":warning: alarm-to-slack configuration: {escape(n)}" for n in notes)
-    return {"type": "context", "elements": [_mrkdwn(text, SECTION_TEXT_LIMIT)]}
-
-
-def apply_overrides(payload: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    """Add the channel, username and icon overrides to a webhook payload (legacy webhooks only:
-    Slack-app webhooks ignore them, as the README says)."""
-    if settings.channel:
-        payload["channel"] = settings.channel
-    if settings.username:
-        payload["username"] = settings.username
-    if settings.icon_emoji:
-        payload["icon_emoji"] = settings.icon_emoji
-    return payload
-
-
 def _states_block(states: tuple[str, ...], labels: dict[str, str]) -> dict[str, Any]:
     path = escape(" → ".join(states))
     return {
         "type": "context",
-        "elements": [_mrkdwn(labels["flapped"].replace("{path}", path), SECTION_TEXT_LIMIT)],
+        "elements": [mrkdwn(labels["flapped"].replace("{path}", path), SECTION_TEXT_LIMIT)],
     }
 
 

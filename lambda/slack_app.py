@@ -12,11 +12,11 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from alarm import Alarm, Received
+from alarm import Alarm, Received, parse_timestamp
 from delivery import Pacer, Sent
-from digest import MessagePart, render_notification
+from formatting import HEADER_LIMIT, STATE_STYLES, MessagePart, escape, truncate
 from grouping import Entry, Notification
-from message import HEADER_LIMIT, STATE_STYLES, escape, parse_timestamp, truncate
+from render import render_notification
 from settings import Settings
 from slack import Delivery
 from slack_api import TOKEN_ERRORS, ApiResult, SlackApi

@@ -11,8 +11,9 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from alarm import parse_records
-from digest import format_digest, render_notification
+from digest import format_digest
 from grouping import Entry, Notification, collect_entries, plan_notifications
+from render import render_notification
 from settings import load_settings
 from support.storm import (
     METRICS,

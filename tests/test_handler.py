@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-import digest
 import handler
+import render
 from handler import DeliveryError, handle_event, lambda_handler
 from settings import ConfigError, load_settings
 from slack import RetryPolicy
@@ -302,7 +302,7 @@ def test_a_formatting_bug_still_sends_a_plain_alert(
     def broken(*_: object, **__: object) -> dict:
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(digest, "format_message", broken)
+    monkeypatch.setattr(render, "format_message", broken)
     settings = load_settings({"SLACK_WEBHOOK_URL": fake_slack.url, "ALARM_MENTION": "<!here>"})
     result = handle_event(load_event("sns-slack-injection"), None, settings=settings)
     assert result == {"records": 1, "delivered": 1, "failed": 0}

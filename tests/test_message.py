@@ -7,18 +7,16 @@ import json
 
 import pytest
 
-from alarm import Alarm, parse_event
-from message import (
+from alarm import Alarm, parse_event, parse_timestamp
+from formatting import (
     ELLIPSIS,
     account_label,
     console_url,
     escape,
-    format_fallback,
-    format_message,
     format_timestamp,
-    parse_timestamp,
     truncate,
 )
+from message import format_fallback, format_message
 from settings import Settings, load_settings
 from support import load_event
 

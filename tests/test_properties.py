@@ -10,14 +10,14 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from alarm import parse_event
-from message import (
+from formatting import (
     BLOCKS_LIMIT,
     FIELD_LIMIT,
     FIELDS_PER_SECTION,
     HEADER_LIMIT,
     SECTION_TEXT_LIMIT,
-    format_message,
 )
+from message import format_message
 from settings import Settings, load_settings
 
 URL = "https://hooks.slack.com/services/T/B/property"

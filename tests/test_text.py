@@ -9,7 +9,8 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from alarm import Alarm, parse_event
-from message import format_fallback, format_message, truncate
+from formatting import truncate
+from message import format_fallback, format_message
 from settings import load_settings
 from slack import encode_payload, post_to_slack
 from support.fake_slack import FakeSlack
