@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from dataclasses import dataclass
 
+from records import frozen
 from text import safe_text
 
 # typing costs cold-start time and is only needed by type checkers.
@@ -25,7 +25,7 @@ _ALARM_ARN = re.compile(
 _REGION_CODE = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d+$")
 
 
-@dataclass(frozen=True)
+@frozen
 class MetricQuery:
     """One entry of a metric-math or anomaly-detection alarm (Trigger.Metrics / metrics)."""
 
@@ -40,7 +40,7 @@ class MetricQuery:
     return_data: bool | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class Alarm:
     """What one record says, whatever its shape.
 
@@ -87,7 +87,7 @@ class Alarm:
         return f"{self.source}-{self.kind}"
 
 
-@dataclass(frozen=True)
+@frozen
 class AlarmArn:
     """The parts of a CloudWatch alarm ARN."""
 
@@ -97,7 +97,7 @@ class AlarmArn:
     name: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Received:
     """One alarm as it arrived: the Alarm plus the ids needed to acknowledge and de-duplicate it.
 

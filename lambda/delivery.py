@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from records import frozen
 from slack import DEFAULT_POLICY, Delivery, RetryPolicy, post_to_slack
 
 # typing costs cold-start time and is only needed by type checkers.
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 DEFAULT_MESSAGE_INTERVAL = 1.0
 
 
-@dataclass(frozen=True)
+@frozen
 class Sent:
     """One message part and what became of it."""
 

@@ -8,10 +8,10 @@ renders a whole message.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from urllib.parse import quote
 
 from alarm import parse_alarm_arn, parse_timestamp
+from records import frozen
 
 # typing costs cold-start time and is only needed by type checkers.
 TYPE_CHECKING = False
@@ -175,7 +175,7 @@ def apply_overrides(payload: dict[str, Any], settings: Settings) -> dict[str, An
     return payload
 
 
-@dataclass(frozen=True)
+@frozen
 class MessagePart:
     """One Slack message and the entries it names (acknowledged when Slack accepts it)."""
 

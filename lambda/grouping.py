@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 from alarm import Alarm, Received, parse_timestamp
+from records import frozen
 
 # typing costs cold-start time and is only needed by type checkers.
 TYPE_CHECKING = False
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 DEFAULT_DIGEST_THRESHOLD = 3
 
 
-@dataclass(frozen=True)
+@frozen
 class Entry:
     """One alarm in a notification: its latest record and what happened to it in this batch.
 
@@ -43,7 +43,7 @@ class Entry:
         return len(self.states) > 1
 
 
-@dataclass(frozen=True)
+@frozen
 class Notification:
     """One message to send (kind "alarm") or one digest (kind "digest") for one destination."""
 

@@ -7,8 +7,8 @@ import json
 import logging
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 
+from records import field, frozen
 from slack import webhook_url_problem
 from text import safe_text
 
@@ -46,7 +46,7 @@ class ConfigError(Exception):
     """The function's configuration is missing or invalid; the message says what to set."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Settings:
     """Validated configuration. The webhook URL is a secret, so it is kept out of repr()."""
 

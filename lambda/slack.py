@@ -6,8 +6,8 @@ import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from records import frozen
 from text import safe_text
 
 # typing costs cold-start time and is only needed by type checkers.
@@ -21,7 +21,7 @@ RETRYABLE_STATUSES = frozenset({408, 425, 429})
 ERROR_TEXT_LIMIT = 200
 
 
-@dataclass(frozen=True)
+@frozen
 class RetryPolicy:
     """How hard to try one message. All times in seconds."""
 
@@ -39,7 +39,7 @@ class RetryPolicy:
 DEFAULT_POLICY = RetryPolicy()
 
 
-@dataclass(frozen=True)
+@frozen
 class Delivery:
     """The outcome of posting one message: safe to log (it never holds the URL)."""
 

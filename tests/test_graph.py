@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import subprocess
@@ -16,6 +15,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 import graph
 from alarm import Alarm, MetricQuery, parse_event
 from graph import GraphError, normalize_statistic, render_png, utc_offset, widget_for
+from records import replace
 from support.metric_widget import widget_problems
 
 REPO = Path(__file__).resolve().parent.parent
@@ -77,7 +77,7 @@ def test_window_is_configurable() -> None:
 
 
 def test_window_widens_to_show_ten_periods_of_a_slow_metric() -> None:
-    alarm = dataclasses.replace(alarm_from("sns-alarm-cpu-high.json"), period="86400")
+    alarm = replace(alarm_from("sns-alarm-cpu-high.json"), period="86400")
     widget = conforming(widget_for(alarm))
     assert widget["start"] == "2024-05-04T07:21:04.987Z"
 
@@ -183,7 +183,7 @@ def test_unknown_zone_name_falls_back_to_utc_rather_than_failing() -> None:
 
 
 def test_alarm_without_a_time_shows_the_last_window_and_no_vertical_line() -> None:
-    alarm = dataclasses.replace(alarm_from("sns-alarm-cpu-high.json"), timestamp="yesterday")
+    alarm = replace(alarm_from("sns-alarm-cpu-high.json"), timestamp="yesterday")
     now = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     widget = conforming(widget_for(alarm, tz="Asia/Seoul", now=now))
     assert widget["start"] == "-PT3H"
@@ -217,7 +217,7 @@ def test_statistics_take_the_api_spelling(given: str | None, expected: str | Non
 
 
 def test_extended_statistic_is_drawn_as_given() -> None:
-    alarm = dataclasses.replace(alarm_from("sns-alarm-cpu-high.json"), statistic="p99")
+    alarm = replace(alarm_from("sns-alarm-cpu-high.json"), statistic="p99")
     widget = conforming(widget_for(alarm))
     assert widget["stat"] == "p99"
     assert widget["metrics"][0][-1]["stat"] == "p99"
@@ -232,37 +232,35 @@ def test_extended_statistic_is_drawn_as_given() -> None:
     ],
 )
 def test_threshold_is_shaded_on_the_breaching_side(operator: str, label: str, fill: str) -> None:
-    alarm = dataclasses.replace(
-        alarm_from("sns-alarm-cpu-high.json"), comparison=operator, threshold="10"
-    )
+    alarm = replace(alarm_from("sns-alarm-cpu-high.json"), comparison=operator, threshold="10")
     (line,) = conforming(widget_for(alarm))["annotations"]["horizontal"]
     assert (line["label"], line["fill"], line["value"]) == (label, fill, 10)
 
 
 def test_fractional_threshold_keeps_its_value() -> None:
-    alarm = dataclasses.replace(alarm_from("sns-alarm-cpu-high.json"), threshold="0.25")
+    alarm = replace(alarm_from("sns-alarm-cpu-high.json"), threshold="0.25")
     (line,) = conforming(widget_for(alarm))["annotations"]["horizontal"]
     assert line["value"] == 0.25
 
 
 def test_missing_threshold_means_no_horizontal_line() -> None:
-    alarm = dataclasses.replace(alarm_from("sns-alarm-cpu-high.json"), threshold=None)
+    alarm = replace(alarm_from("sns-alarm-cpu-high.json"), threshold=None)
     assert "horizontal" not in conforming(widget_for(alarm))["annotations"]
 
 
 def test_metric_without_a_namespace_has_no_graph() -> None:
-    alarm = dataclasses.replace(alarm_from("sns-alarm-cpu-high.json"), namespace=None)
+    alarm = replace(alarm_from("sns-alarm-cpu-high.json"), namespace=None)
     assert widget_for(alarm) is None
 
 
 def test_metric_math_with_an_undrawable_entry_has_no_graph_rather_than_a_wrong_one() -> None:
     alarm = alarm_from("sns-metric-math-alarm.json")
-    broken = (dataclasses.replace(alarm.metrics[0], id="E-1"), *alarm.metrics[1:])
-    assert widget_for(dataclasses.replace(alarm, metrics=broken)) is None
+    broken = (replace(alarm.metrics[0], id="E-1"), *alarm.metrics[1:])
+    assert widget_for(replace(alarm, metrics=broken)) is None
 
 
 def test_a_metric_id_the_api_would_refuse_is_left_out() -> None:
-    alarm = dataclasses.replace(
+    alarm = replace(
         alarm_from("sns-metric-math-alarm.json"),
         metric_name=None,
         metrics=(
@@ -282,14 +280,14 @@ def test_a_metric_id_the_api_would_refuse_is_left_out() -> None:
 
 def test_more_metrics_than_the_api_draws_means_no_graph() -> None:
     query = MetricQuery(namespace="N", metric_name="M", statistic="Sum", period="60")
-    alarm = dataclasses.replace(
+    alarm = replace(
         alarm_from("sns-metric-math-alarm.json"), metrics=(query,) * (graph.MAX_METRICS + 1)
     )
     assert widget_for(alarm) is None
 
 
 def test_long_alarm_name_is_shortened_in_the_title() -> None:
-    alarm = dataclasses.replace(alarm_from("sns-alarm-cpu-high.json"), name="x" * 300)
+    alarm = replace(alarm_from("sns-alarm-cpu-high.json"), name="x" * 300)
     title = conforming(widget_for(alarm))["title"]
     assert len(title) == graph.TITLE_LIMIT
     assert title.endswith("…")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ from botocore.exceptions import ClientError
 import graph
 from alarm import Alarm, parse_event
 from graph import GraphError, graphs_for_digest, post_graph
+from records import replace
 from slack import RetryPolicy
 from slack_api import SlackApi
 from slack_files import is_allowed_upload_url, upload_file

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import pytest
@@ -17,6 +16,7 @@ from formatting import (
     truncate,
 )
 from message import format_fallback, format_message
+from records import replace
 from settings import Settings, load_settings
 from support import load_event
 
@@ -157,7 +157,7 @@ def test_state_sets_colour_and_emoji(name: str, color: str, emoji: str) -> None:
 
 
 def test_unknown_state_is_shown_verbatim_with_a_neutral_colour() -> None:
-    alarm = dataclasses.replace(parse_event(load_event("sns-ok"))[0], state="PENDING_REVIEW")
+    alarm = replace(parse_event(load_event("sns-ok"))[0], state="PENDING_REVIEW")
     payload = format_message(alarm, settings())
     assert header(payload) == ":information_source: PENDING_REVIEW: prod-web-1-cpu"
     assert payload["attachments"][0]["color"] == "#439FE0"

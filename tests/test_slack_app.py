@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import pytest
 
+import records
 from alarm import Alarm, parse_event
 from delivery import Pacer
 from message import format_message
@@ -199,7 +200,7 @@ def test_ok_without_a_record_is_just_posted(
 def test_reply_broadcast_sends_the_ok_to_the_channel_too(
     fake: FakeSlackApi, state: MemoryState, clock: SharedClock
 ) -> None:
-    settings = replace(SETTINGS, reply_broadcast=True)
+    settings = records.replace(SETTINGS, reply_broadcast=True)
     app = make_app(fake, state, clock, settings)
     send(app, ALARM_1, settings=settings)
     send(app, OK_1, settings=settings)
