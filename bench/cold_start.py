@@ -61,6 +61,15 @@ class ColdStart:
     # Import plus the first invocation posting to a local fake Slack (None when not measured).
     handler_first_seconds: float | None = None
     baseline_first_seconds: float | None = None
+    # The previous release's handler, imported in the same alternation (None when not measured).
+    previous_seconds: float | None = None
+
+    @property
+    def previous_ratio(self) -> float | None:
+        """previous release / baseline."""
+        return (
+            None if self.previous_seconds is None else self.previous_seconds / self.baseline_seconds
+        )
 
     @property
     def ratio(self) -> float:
@@ -143,15 +152,20 @@ def measure(
     *,
     webhook_url: str | None = None,
     event_json: str | None = None,
+    previous_dir: Path | None = None,
 ) -> ColdStart:
     """Import the handler and the baseline `runs` times each, alternating, in fresh processes.
 
-    With a webhook URL and an SNS event, also time import + first invocation the same way.
+    With a webhook URL and an SNS event, also time import + first invocation the same way; with
+    the previous release's lambda/ directory, import its handler in the same alternation.
     """
     handler_dir, baseline_dir = _layout(package_zip)
     env = probe_env()
     handler_times: list[float] = []
     baseline_times: list[float] = []
+    previous_times: list[float] = []
+    if previous_dir is not None:
+        _probe(previous_dir, "handler", env)
     boto3 = botocore = False
     # One warm-up each so the OS page cache holds the interpreter and stdlib for both.
     _probe(handler_dir, "handler", env)
@@ -165,6 +179,8 @@ def measure(
         handler_times.append(seconds)
         boto3, botocore = boto3 or got_boto3, botocore or got_botocore
         baseline_times.append(_probe(baseline_dir, "baseline_handler", env)[0])
+        if previous_dir is not None:
+            previous_times.append(_probe(previous_dir, "handler", env)[0])
         if first:
             seconds, got_boto3, got_botocore = _probe(handler_dir, "handler", first_env, event_json)
             handler_first.append(seconds)
@@ -187,4 +203,5 @@ def measure(
         heaviest_extra_imports=tuple(extra),
         handler_first_seconds=median(handler_first) if first else None,
         baseline_first_seconds=median(baseline_first) if first else None,
+        previous_seconds=median(previous_times) if previous_times else None,
     )
