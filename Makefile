@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 # moto: the aws provider waits ~25 s on every SQS queue it creates), and the other two, at a lower
 # CPU priority, take the rest (tests/support/scheduling.py). On 2 cores, the same hour: 5 workers
 # 2 min 46 s and 2 min 49 s, 4 workers 2 min 55 s to 3 min 15 s; now 2 min 13 s to 2 min 46 s with
-# 5 (README, "Test suite time"). 0: one process.
+# 5 (docs/benchmarks.md, "Test suite time"). 0: one process.
 PYTEST_WORKERS ?= 5
 PYTEST_PARALLEL := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadgroup)
 

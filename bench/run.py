@@ -3,7 +3,8 @@
     .venv/bin/python bench/run.py [--markdown] [--only cold,parse,e2e,zip,plan,soak,storm] [--quick]
 
 Prints the table (text, or markdown with --markdown) and always writes the markdown version to
-build/bench.md for the README's BEGIN_BENCH block. Every timing is a median of repeated runs.
+build/bench.md for the BEGIN_BENCH block of docs/benchmarks.md. Every timing is a median of
+repeated runs.
 Exits 1 when the soak silently lost an alarm (or a figure could not be measured at all).
 """
 

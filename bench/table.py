@@ -1,4 +1,4 @@
-"""One results table, printed as aligned text for the terminal or as markdown for the README."""
+"""One results table, as aligned text for the terminal or as markdown for docs/benchmarks.md."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""README.ko.md keeps up with README.md: the same sections, every input, working links."""
+"""The Korean pages keep up with the English ones: README.ko.md has README.md's sections, every
+input and output, working links; each docs/ko page has its English page's sections and commands."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ENGLISH = REPO_ROOT / "README.md"
 KOREAN = REPO_ROOT / "README.ko.md"
+DOCS = REPO_ROOT / "docs"
+# The pages a Korean reader needs first; the others are translated too, but these may never lapse.
+REQUIRED_KOREAN_PAGES = ("quick-start.md", "slack-app.md", "delivery-failures.md")
 
 # A Korean `##` heading names the English section it translates by that section's GitHub anchor:
 #   ## <a id="quick-start"></a>빠른 시작
@@ -144,13 +148,15 @@ def test_the_readmes_link_each_other_at_the_top() -> None:
 
 
 def test_korean_previews_are_the_english_ones_that_make_run_prints() -> None:
-    # tests/test_readme.py checks README.md's previews against `make run`; these must equal them.
-    previews = re.findall(r"```text\n.*?```", _read(ENGLISH), flags=re.DOTALL)
-    korean = _read(KOREAN)
+    # tests/test_readme.py checks the English pages' previews against `make run`; the Korean
+    # pages must show them unchanged.
+    found = 0
+    for english, korean in _page_pairs():
+        for preview in re.findall(r"```text\n.*?```", _read(english), flags=re.DOTALL):
+            found += 1
+            assert preview in _read(korean), f"docs/ko/{korean.name} lacks the preview:\n{preview}"
 
-    assert len(previews) >= 2, "README.md lost its message or digest preview"
-    for preview in previews:
-        assert preview in korean, f"README.ko.md lacks or changed the preview:\n{preview}"
+    assert found >= 2, "the translated pages lost the message or digest preview"
 
 
 def test_korean_release_refs_are_ones_the_english_readme_pins() -> None:
@@ -158,7 +164,82 @@ def test_korean_release_refs_are_ones_the_english_readme_pins() -> None:
     # must not pin a version the English one no longer shows.
     ref = re.compile(r"\?ref=(v\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)")
     pinned = set(ref.findall(_read(ENGLISH)))
+    for english, _ in _page_pairs():
+        pinned |= set(ref.findall(_read(english)))
     korean = set(ref.findall(_read(KOREAN)))
+    for _, korean_page in _page_pairs():
+        korean |= set(ref.findall(_read(korean_page)))
 
-    assert korean, "README.ko.md pins no release"
-    assert korean <= pinned, f"README.ko.md pins {sorted(korean - pinned)}, README.md does not"
+    assert korean, "README.ko.md and docs/ko pin no release"
+    assert korean <= pinned, f"the Korean pages pin {sorted(korean - pinned)}, the English do not"
+
+
+def _page_pairs() -> list[tuple[Path, Path]]:
+    """(English page, Korean page) for every docs/ko page."""
+    return [(DOCS / korean.name, korean) for korean in sorted((DOCS / "ko").glob("*.md"))]
+
+
+def _heading_anchors(text: str) -> list[tuple[int, str]]:
+    """(level, anchor) of every heading; a Korean heading names its English anchor with <a id>."""
+    found = []
+    for marks, heading in re.findall(r"^(#{1,6}) (.+?)[ \t]*$", _prose(text), flags=re.MULTILINE):
+        explicit = ANCHORED_HEADING.fullmatch(heading)
+        found.append((len(marks), explicit.group(1) if explicit else github_anchor(heading)))
+    return found
+
+
+def _commands(text: str) -> list[list[str]]:
+    """Each fenced block's lines without comments: comments may be translated, code may not."""
+    blocks = re.findall(r"^[ \t]*```[^\n]*\n(.*?)^[ \t]*```[ \t]*$", text, flags=re.M | re.S)
+    commands = []
+    for block in blocks:
+        lines = [re.sub(r"(^|\s)#(?![{!]).*$", "", line).strip() for line in block.splitlines()]
+        commands.append([line for line in lines if line])
+    return commands
+
+
+def test_the_pages_a_korean_reader_needs_first_are_translated() -> None:
+    translated = {korean.name for _, korean in _page_pairs()}
+
+    missing = sorted(set(REQUIRED_KOREAN_PAGES) - translated)
+    assert not missing, f"docs/ko lacks {missing}"
+
+
+def test_every_korean_page_translates_an_english_page() -> None:
+    for english, korean in _page_pairs():
+        assert english.is_file(), f"docs/ko/{korean.name} has no English page docs/{english.name}"
+
+
+def test_korean_pages_have_the_english_sections_in_the_same_order() -> None:
+    for english, korean in _page_pairs():
+        wanted = _heading_anchors(_read(english))
+        found = _heading_anchors(_read(korean))
+        assert found == wanted, (
+            f"docs/ko/{korean.name}: sections {found} != docs/{english.name}: {wanted};"
+            ' write `## <a id="<English anchor>"></a>제목`'
+        )
+
+
+def test_korean_pages_have_the_english_commands() -> None:
+    for english, korean in _page_pairs():
+        assert _commands(_read(korean)) == _commands(_read(english)), (
+            f"docs/ko/{korean.name}: its code blocks differ from docs/{english.name}"
+            " (only comments may be translated)"
+        )
+
+
+def test_the_command_comparison_ignores_comments_only(tmp_path: Path) -> None:
+    english = "```sh\n# look\naws sqs list-queues  # all\n```\n"
+    translated = "```sh\n# 확인\naws sqs list-queues  # 전부\n```\n"
+    changed = "```sh\n# 확인\naws sqs list-queues --max-results 1\n```\n"
+
+    assert _commands(translated) == _commands(english) == [["aws sqs list-queues"]]
+    assert _commands(changed) != _commands(english)
+
+
+def test_translated_pages_link_each_other_at_the_top() -> None:
+    for english, korean in _page_pairs():
+        english_top = "\n".join(_read(english).splitlines()[:5])
+        korean_top = "\n".join(_read(korean).splitlines()[:5])
+        assert f"](ko/{korean.name})" in english_top, f"docs/{english.name} hides its translation"
+        assert f"](../{english.name})" in korean_top, f"docs/ko/{korean.name} hides the original"

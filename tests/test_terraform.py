@@ -140,7 +140,8 @@ def test_consumer_elsewhere_validates_and_plans_with_a_relative_source(
     assert 'module.alarm_to_slack.aws_cloudwatch_metric_alarm.this["ec2/web/cpu"]' in plan.stdout
     assert (root / "build" / "consumer-alerts-lambda.zip").is_file()
     # With the offline mirror the lock file names the stand-in's version, which no real release
-    # has: committed by mistake, it fails a real `terraform init` by name (see the README).
+    # has: committed by mistake, it fails a real `terraform init` by name (docs/quick-start.md,
+    # step 4).
     lock = (root / ".terraform.lock.hcl").read_text()
     archive_lock = lock.split('provider "registry.terraform.io/hashicorp/archive"', 1)[1]
     if (BUILD_DIR / "mirror/registry.terraform.io/hashicorp/archive" / ARCHIVE_VERSION).is_dir():

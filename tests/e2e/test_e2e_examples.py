@@ -604,7 +604,8 @@ def test_undelivered_alarm_goes_to_the_failure_queue_and_is_replayed_by_a_move_t
         assert _depth(stack, failure_url) == 1
         assert len(fake_slack.requests) == INBOX_MAX_RECEIVE_COUNT
 
-        # The README's replay: SQS's dead-letter redrive back to the inbox, then Slack is back.
+        # docs/delivery-failures.md's replay: SQS's dead-letter redrive back to the inbox, then
+        # Slack is back.
         handle = sqs.start_message_move_task(SourceArn=failure_arn)["TaskHandle"]
         [task] = sqs.list_message_move_tasks(SourceArn=failure_arn)["Results"]
         assert (task["TaskHandle"], task["Status"]) == (handle, "COMPLETED")
