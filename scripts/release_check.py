@@ -1,4 +1,4 @@
-"""Check that a release's version agrees everywhere: CHANGELOG.md, pyproject.toml, README refs.
+"""Check that a release's version agrees everywhere: CHANGELOG.md, pyproject.toml, README/docs refs.
 
     python3 scripts/release_check.py           # the three agree with each other
     python3 scripts/release_check.py v0.2.0    # ... and with the tag about to be created
@@ -31,14 +31,18 @@ def pyproject_version(pyproject: str) -> str:
 
 
 def readme_refs(repo_root: Path) -> dict[str, set[str]]:
-    """Versions in `?ref=vX.Y.Z` Git sources, by README (relative path)."""
+    """Versions in `?ref=vX.Y.Z` Git sources, by README or docs page (relative path)."""
     readmes = [
         repo_root / "README.md",
+        repo_root / "README.ko.md",
+        *sorted(repo_root.glob("docs/**/*.md")),
         *sorted(repo_root.glob("examples/*/README.md")),
         *sorted(repo_root.glob("modules/*/README.md")),
     ]
     refs = {}
     for readme in readmes:
+        if not readme.is_file():  # a copy of the repository may hold only some of them
+            continue
         found = set(GIT_REF.findall(readme.read_text(encoding="utf-8")))
         if found:
             refs[readme.relative_to(repo_root).as_posix()] = found

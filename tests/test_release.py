@@ -59,6 +59,26 @@ def test_a_version_bumped_in_one_place_only_is_named(release_copy: Path) -> None
     assert "README.md pins ?ref=v0.1.1, the CHANGELOG's latest release is 0.1.0" in found
 
 
+def test_a_docs_page_or_the_korean_readme_pinning_another_version_is_named(
+    release_copy: Path,
+) -> None:
+    # The long snippets live in docs/ now, and the Korean pages copy them: a release must move
+    # their ?ref= too (CONTRIBUTING.md, step 3).
+    (release_copy / "docs" / "ko").mkdir(parents=True)
+    (release_copy / "docs" / "slack-app.md").write_text("?ref=v0.1.0 ?ref=v0.0.9\n")
+    (release_copy / "docs" / "ko" / "quick-start.md").write_text("?ref=v0.0.8\n")
+    (release_copy / "README.ko.md").write_text("?ref=v0.0.7\n")
+
+    found = release_check.problems(release_copy)
+
+    for page, pinned in (
+        ("docs/slack-app.md", "0.0.9"),
+        ("docs/ko/quick-start.md", "0.0.8"),
+        ("README.ko.md", "0.0.7"),
+    ):
+        assert f"{page} pins ?ref=v{pinned}, the CHANGELOG's latest release is 0.1.0" in found
+
+
 def test_a_new_changelog_release_needs_the_other_places_too(release_copy: Path) -> None:
     changelog = release_copy / "CHANGELOG.md"
     changelog.write_text(
