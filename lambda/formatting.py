@@ -165,7 +165,7 @@ def notes_block(notes: tuple[str, ...]) -> dict[str, Any]:
 
 def apply_overrides(payload: dict[str, Any], settings: Settings) -> dict[str, Any]:
     """Add the channel, username and icon overrides to a webhook payload (legacy webhooks only:
-    Slack-app webhooks ignore them, as the README says)."""
+    Slack-app webhooks ignore them, as docs/slack-message.md says)."""
     if settings.channel:
         payload["channel"] = settings.channel
     if settings.username:
