@@ -1,4 +1,5 @@
-"""FakeSlackApi: a local Slack Web API (chat.postMessage, chat.update) that behaves like Slack."""
+"""FakeSlackApi: a local Slack Web API (chat.postMessage, chat.update, the files.* upload flow,
+conversations.join) that behaves like Slack."""
 
 from __future__ import annotations
 
@@ -19,6 +20,24 @@ CONTENT_KEYS = ("text", "blocks", "attachments")
 # Slack answers a JSON body on this method with invalid_arguments, naming filename and length as
 # missing although they are there (seen live); a form works.
 FORM_ONLY_METHODS = frozenset({"files.getUploadURLExternal"})
+
+# --- the files.* and conversations.join rules (graphs), kept apart from the chat.* rules ------
+# Rate tiers, from each method's page: files.getUploadURLExternal "Rate limits: Tier 4",
+# files.completeUploadExternal "Tier 4", conversations.join "Tier 3"; Slack's rate-limit page
+# (docs.slack.dev/apis/web-api/rate-limits): Tier 3 "50+ per minute", Tier 4 "100+ per minute",
+# per method and workspace. The fake allows the floor of each tier (never kinder than Slack)
+# and answers HTTP 429 ratelimited with Retry-After beyond it.
+FILES_RATE_TIERS = {
+    "files.getUploadURLExternal": 100,
+    "files.completeUploadExternal": 100,
+    "conversations.join": 50,
+}
+RATE_WINDOW_SECONDS = 60.0
+# How long an upload URL stays valid is not documented. The fake picks the harsher reading: it
+# is good for one minute and for one successful POST (a second POST, say a retry after a lost
+# answer, is refused), like the pre-signed URLs of other services.
+UPLOAD_URL_LIFETIME_SECONDS = 60.0
+UPLOAD_URL_REFUSED_STATUS = 404  # the status is not documented either: a 4xx, not retryable
 
 
 @dataclass
@@ -70,12 +89,14 @@ class Answer:
 
 @dataclass
 class Channel:
-    """A channel the workspace has; `member`: the app was invited (else chat:write.public)."""
+    """A channel the workspace has; `member`: the app was invited or joined (else it can post
+    only through chat:write.public); `private`: a private channel (no conversations.join)."""
 
     id: str
     name: str
     member: bool = True
     archived: bool = False
+    private: bool = False
     messages: list[Message] = field(default_factory=list)
 
 
@@ -91,6 +112,8 @@ class UploadedFile:
     content: bytes | None = None
     title: str | None = None
     shared_in: tuple[str, str | None] | None = None
+    url_issued_at: float = 0.0
+    completions: int = 0  # files.completeUploadExternal calls that named this file
 
 
 def _error(error: str, status: int = 200, **extra: Any) -> Answer:
@@ -167,6 +190,7 @@ class FakeSlackApi(LoopbackServer):
             "chat.update": self._update,
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
+            "conversations.join": self._join,
         }
         self.files: dict[str, UploadedFile] = {}
         self.raw_paths: dict[str, Callable[[bytes], Answer]] = {}
@@ -174,6 +198,7 @@ class FakeSlackApi(LoopbackServer):
         self._script: list[tuple[str, Answer]] = []
         self._last_post: dict[str, float] = {}
         self._ts_counter = 0
+        self._tier_calls: dict[str, list[float]] = {}
 
     # --- configuration and inspection -----------------------------------------------------
 
@@ -198,6 +223,24 @@ class FakeSlackApi(LoopbackServer):
         )
         with self._lock:
             self._script.extend([(method, answer)] * count)
+
+    def set_channel(
+        self,
+        channel: str,
+        *,
+        member: bool | None = None,
+        private: bool | None = None,
+        archived: bool | None = None,
+    ) -> None:
+        """Change what the workspace says about one channel (membership, privacy, archived)."""
+        with self._lock:
+            found = self.channels[channel]
+            if member is not None:
+                found.member = member
+            if private is not None:
+                found.private = private
+            if archived is not None:
+                found.archived = archived
 
     def messages(self, channel: str) -> list[Message]:
         """The channel's top-level messages, oldest first (each with its replies)."""
@@ -295,11 +338,33 @@ class FakeSlackApi(LoopbackServer):
         message.content = {key: arguments[key] for key in CONTENT_KEYS if key in arguments}
         return Answer({"ok": True, "channel": channel.id, "ts": message.ts, "text": message.text})
 
-    # --- the file upload flow (files.upload is retired) -------------------------------------
+    # --- the file upload flow (files.upload is retired) and conversations.join --------------
+
+    def _tier_limited(self, method: str) -> Answer | None:
+        """HTTP 429 ratelimited once `method` had its tier's calls in the last minute."""
+        limit = FILES_RATE_TIERS.get(method)
+        if limit is None:
+            return None
+        now = self.clock()
+        recent = [t for t in self._tier_calls.get(method, []) if now - t < RATE_WINDOW_SECONDS]
+        if len(recent) >= limit:
+            wait = max(1, math.ceil(recent[0] + RATE_WINDOW_SECONDS - now))
+            self._tier_calls[method] = recent
+            return Answer({"ok": False, "error": "ratelimited"}, 429, (("Retry-After", str(wait)),))
+        self._tier_calls[method] = [*recent, now]
+        return None
+
+    def _missing_scope(self, scope: str) -> Answer | None:
+        if scope in self.scopes:
+            return None
+        return _error("missing_scope", needed=scope, provided=",".join(sorted(self.scopes)))
 
     def _get_upload_url(self, arguments: dict[str, Any]) -> Answer:
-        if "files:write" not in self.scopes:
-            return _error("missing_scope", needed="files:write", provided=",".join(self.scopes))
+        refused = self._tier_limited("files.getUploadURLExternal") or self._missing_scope(
+            "files:write"
+        )
+        if refused is not None:
+            return refused
         filename, length = arguments.get("filename"), _integer(arguments.get("length"))
         if not isinstance(filename, str) or not filename:
             return _error("invalid_arguments")
@@ -309,7 +374,9 @@ class FakeSlackApi(LoopbackServer):
         self._ts_counter += 1
         file_id = f"F{self._ts_counter:010d}"
         path = f"/upload/v1/{file_id}-{self._ts_counter * 7919:x}"
-        self.files[file_id] = UploadedFile(file_id, filename, length, path)
+        self.files[file_id] = UploadedFile(
+            file_id, filename, length, path, url_issued_at=self.clock()
+        )
         self.raw_paths[path] = lambda body: self._receive_upload(file_id, body)
         return Answer(
             {"ok": True, "file_id": file_id, "upload_url": f"http://127.0.0.1:{self.port}{path}"}
@@ -321,24 +388,57 @@ class FakeSlackApi(LoopbackServer):
             self.calls.append(
                 Call("upload", {"file_id": file_id, "bytes": len(body)}, None, "", 200, {})
             )
+            # Single use and short-lived (UPLOAD_URL_LIFETIME_SECONDS: the harsher reading).
+            expired = self.clock() - upload.url_issued_at > UPLOAD_URL_LIFETIME_SECONDS
+            if upload.content is not None or expired:
+                return Answer(
+                    {"ok": False, "error": "upload_url_invalid"}, UPLOAD_URL_REFUSED_STATUS
+                )
             if len(body) != upload.length:
                 return Answer({"ok": False, "error": "length_mismatch"}, 400)
             upload.content = body
             return Answer({"ok": True})
 
-    def _complete_upload(self, arguments: dict[str, Any]) -> Answer:
-        if "files:write" not in self.scopes:
-            return _error("missing_scope", needed="files:write", provided=",".join(self.scopes))
+    def _file_channel(self, channel_id: object) -> Channel | Answer:
+        """The channel files.completeUploadExternal shares into: the app must be a member.
+
+        chat:write.public covers chat.postMessage only; completing an upload into a channel the
+        app never joined answers not_in_channel (field report: getnao/nao#1372). An unknown
+        channel is invalid_channel (the method page's error table). An archived channel: not
+        documented for this method; refused with is_archived like chat.postMessage.
+        """
+        channel = next((c for c in self.channels.values() if c.id == channel_id), None)
+        if channel is None:
+            return _error("invalid_channel")
+        if channel.archived:
+            return _error("is_archived")
+        if not channel.member:
+            return _error("not_in_channel")
+        return channel
+
+    def _complete_upload(self, arguments: dict[str, Any]) -> Answer:  # noqa: PLR0911 - one per refusal
+        refused = self._tier_limited("files.completeUploadExternal") or self._missing_scope(
+            "files:write"
+        )
+        if refused is not None:
+            return refused
         entries = _json_list(arguments.get("files"))
         if not entries:
             return _error("invalid_arguments")
         uploads = []
         for entry in entries:
             upload = self.files.get(entry.get("id")) if isinstance(entry, dict) else None
-            if upload is None or upload.content is None:
+            if upload is None:
+                return _error("file_not_found")
+            # "This method can only be called once" (its method page). What a second call
+            # answers is not documented: the fake refuses it with file_not_found ("Could not
+            # find the file from the upload ticket"), and counts any call, even a refused one,
+            # as the one call (the harsher reading).
+            upload.completions += 1
+            if upload.completions > 1 or upload.content is None:
                 return _error("file_not_found")
             uploads.append((upload, entry.get("title") or upload.filename))
-        channel = self._channel({"channel": arguments.get("channel_id")})
+        channel = self._file_channel(arguments.get("channel_id"))
         if isinstance(channel, Answer):
             return channel
         thread_ts = arguments.get("thread_ts")
@@ -364,6 +464,33 @@ class FakeSlackApi(LoopbackServer):
         else:
             parent.replies.append(message)
         return Answer({"ok": True, "files": shared})
+
+    def _join(self, arguments: dict[str, Any]) -> Answer:
+        """conversations.join, as its method page says: bot scope channels:join (missing_scope
+        otherwise); channel_not_found, is_archived, method_not_supported_for_channel_type (a
+        private channel: a bot is invited there, it cannot join); joining again is ok with the
+        warning already_in_channel."""
+        refused = self._tier_limited("conversations.join") or self._missing_scope("channels:join")
+        if refused is not None:
+            return refused
+        wanted = arguments.get("channel")
+        channel = next((c for c in self.channels.values() if c.id == wanted), None)
+        if channel is None:
+            return _error("channel_not_found")
+        if channel.private:
+            return _error("method_not_supported_for_channel_type")
+        if channel.archived:
+            return _error("is_archived")
+        body: dict[str, Any] = {
+            "ok": True,
+            "channel": {"id": channel.id, "name": channel.name, "is_member": True,
+                        "is_private": False, "is_archived": False},
+        }  # fmt: skip
+        if channel.member:
+            body |= {"warning": "already_in_channel",
+                     "response_metadata": {"warnings": ["already_in_channel"]}}  # fmt: skip
+        channel.member = True
+        return Answer(body)
 
     def answer(  # noqa: PLR0911 - one return per way Slack refuses a call
         self, method: str, authorization: str | None, arguments: object, *, form: bool = False
