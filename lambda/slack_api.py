@@ -182,9 +182,17 @@ class SlackApi:
     def __repr__(self) -> str:  # the token never reaches a log through repr()
         return f"SlackApi(base_url={self.base_url!r})"
 
-    def call(self, method: str, arguments: dict[str, Any], *, deadline: float | None) -> ApiResult:
+    def call(
+        self,
+        method: str,
+        arguments: dict[str, Any],
+        *,
+        deadline: float | None,
+        retry_if: Callable[[Attempt], bool] | None = None,
+    ) -> ApiResult:
         """POST `arguments` to `method` (JSON, or a form for FORM_ENCODED_METHODS); retry what
-        Slack says is worth retrying."""
+        Slack says is worth retrying and, when given, `retry_if` allows (a call that must not
+        run twice narrows the retries to failures that surely did not reach Slack)."""
         if method in FORM_ENCODED_METHODS:
             body, content_type = encode_form(arguments), FORM_CONTENT_TYPE
         else:
@@ -195,6 +203,8 @@ class SlackApi:
             result, data = self._attempt(method, body, content_type, timeout)
             if isinstance(data, dict):
                 responses.append(data)
+            if result.retryable and retry_if is not None and not retry_if(result):
+                return Attempt(result.status, result.error, retryable=False)
             return result
 
         delivery = send_with_retries(

@@ -4,16 +4,21 @@
 2. POST the bytes to upload_url
 3. files.completeUploadExternal (files=[{id, title}], channel_id, thread_ts)
 
-Steps 1 and 3 go through slack_api.SlackApi (JSON bodies, which Slack documents for both
-methods; retries and the caller's deadline included). The upload URL is a capability: it is
-never logged. Needs the files:write scope.
+Steps 1 and 3 go through slack_api.SlackApi (form bodies; the caller's deadline included).
+Steps 1 and 2 are retried like any call. Step 3 "can only be called once" (its method page):
+it is retried only after HTTP 429 / ratelimited, which Slack answers before doing anything;
+after a timeout, a 5xx or internal_error/fatal_error ("some aspect of the operation may have
+succeeded", Slack's common errors) the file may be shared already, so the upload ends there
+(step "complete_unconfirmed"). The upload URL is a capability: it is never logged. Needs the
+files:write scope, and the app must be a member of the channel: chat:write.public covers
+chat.postMessage only (field report: getnao/nao#1372).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from slack import Attempt, RetryPolicy, send_with_retries
+from slack import Attempt, Delivery, RetryPolicy, send_with_retries
 from slack_api import SlackApi
 
 # typing costs cold-start time and is only needed by type checkers.
@@ -31,9 +36,16 @@ class FileUpload:
     """The outcome of one upload: safe to log (no token, no upload URL)."""
 
     ok: bool
-    step: str  # get_upload_url | upload | complete | done
+    # get_upload_url | upload | complete (Slack refused it) | complete_unconfirmed (no answer
+    # or a server error: the file may or may not be shared, and is not completed again) | done
+    step: str
     file_id: str | None = None
     error: str | None = None
+
+
+def _surely_not_processed(attempt: Attempt) -> bool:
+    """Slack turned the call away before doing anything: rate limited (HTTP 429 / ratelimited)."""
+    return attempt.status == 429 or attempt.error in ("ratelimited", "rate_limited")
 
 
 def is_allowed_upload_url(url: object) -> bool:
@@ -127,7 +139,32 @@ def upload_file(
     }
     if thread_ts:
         complete["thread_ts"] = thread_ts
-    finished = api.call("files.completeUploadExternal", complete, deadline=deadline)
-    if not finished.ok:
-        return FileUpload(False, "complete", file_id, finished.error)
-    return FileUpload(True, "done", file_id)
+    finished = api.call(
+        "files.completeUploadExternal",
+        complete,
+        deadline=deadline,
+        retry_if=_surely_not_processed,
+    )
+    if finished.ok:
+        return FileUpload(True, "done", file_id)
+    if _may_have_run(finished.delivery):
+        return FileUpload(
+            False,
+            "complete_unconfirmed",
+            file_id,
+            f"{finished.error} (not retried: Slack completes an upload once; it may be shared)",
+        )
+    return FileUpload(False, "complete", file_id, finished.error)
+
+
+# Answers after which Slack may have shared the file: no answer at all, a server error, or
+# internal_error / fatal_error ("It's possible some aspect of the operation succeeded before the
+# error was raised": the method page's error table).
+_MAYBE_DONE_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable"})
+
+
+def _may_have_run(delivery: Delivery) -> bool:
+    if delivery.attempts == 0:
+        return False  # never sent (no time left to try)
+    status = delivery.status
+    return status is None or status >= 500 or (delivery.error or "") in _MAYBE_DONE_ERRORS

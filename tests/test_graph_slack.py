@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,9 +16,9 @@ import graph
 from alarm import Alarm, parse_event
 from graph import GraphError, graphs_for_digest, post_graph
 from records import replace
-from slack import RetryPolicy
+from slack import Delivery, RetryPolicy
 from slack_api import SlackApi
-from slack_files import is_allowed_upload_url, upload_file
+from slack_files import _may_have_run, is_allowed_upload_url, upload_file
 from support import load_event
 from support.app_mode import SharedClock, sns_alarm_event
 from support.fake_slack_api import DEFAULT_TOKEN, Answer, FakeSlackApi
@@ -366,3 +368,83 @@ def test_post_graphs_stops_starting_graphs_when_time_runs_out(
     assert [o.reason for o in outcomes] == ["posted", "posted", "out_of_time"]
     (message,) = fake.messages(CHANNEL)
     assert len(message.replies) == 2
+
+
+# --- files.completeUploadExternal runs at most once ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [("internal_error", 200), ("fatal_error", 200), ("service_unavailable", 503)],
+)
+def test_a_completion_that_may_have_run_is_never_retried(
+    fake: FakeSlackApi, api: SlackApi, error: str, status: int
+) -> None:
+    ts = posted_message(api)
+    fake.fail_next("files.completeUploadExternal", error, status=status, count=3)
+    outcome = post_graph(alarm_in(), CHANNEL, ts, api=api, client=FakeCloudWatch())
+    assert len(fake.calls_to("files.completeUploadExternal")) == 1
+    assert (outcome.posted, outcome.reason) == (False, "upload_failed")
+    assert outcome.error == (
+        f"complete_unconfirmed: {error} (not retried: Slack completes an upload once; it may be "
+        "shared)"
+    )
+
+
+def test_a_completion_whose_answer_is_lost_is_never_sent_again(
+    fake: FakeSlackApi, clock: SharedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Slack shares the file but its answer comes after the client gave up: one call only."""
+    policy = RetryPolicy(max_attempts=3, request_timeout=0.3, base_delay=0.1, max_delay=0.2)
+    api = SlackApi(DEFAULT_TOKEN, base_url=fake.base_url, policy=policy, clock=clock)
+    ts = posted_message(api)
+    share = fake.methods["files.completeUploadExternal"]
+    arrived: list[str] = []
+    answered = threading.Event()
+
+    def slow(arguments: dict[str, Any]) -> Answer:
+        arrived.append(arguments["channel_id"])
+        answer = share(arguments)  # the file is shared ...
+        time.sleep(0.6)  # ... and the answer arrives after the client's timeout
+        answered.set()
+        return answer
+
+    fake.methods["files.completeUploadExternal"] = slow
+    with caplog.at_level(logging.INFO, logger="alarm_to_slack"):
+        outcome = post_graph(alarm_in(), CHANNEL, ts, api=api, client=FakeCloudWatch())
+    assert answered.wait(5)
+    assert arrived == [CHANNEL]
+    assert (outcome.posted, outcome.reason) == (False, "upload_failed")
+    assert (outcome.error or "").startswith("complete_unconfirmed: ")
+    assert "timed out" in (outcome.error or "")
+    (message,) = fake.messages(CHANNEL)
+    assert len(message.replies) == 1  # shared once, not twice
+    (line,) = [json.loads(r.getMessage()) for r in caplog.records if "slack graph" in r.message]
+    assert "not retried" in line["error"]
+
+
+def test_a_rate_limited_completion_is_retried(fake: FakeSlackApi, api: SlackApi) -> None:
+    """HTTP 429 means Slack did nothing: the one call is still to come."""
+    ts = posted_message(api)
+    fake.fail_next(
+        "files.completeUploadExternal", "ratelimited", status=429, headers={"Retry-After": "1"}
+    )
+    outcome = post_graph(alarm_in(), CHANNEL, ts, api=api, client=FakeCloudWatch())
+    assert outcome.posted
+    assert len(fake.calls_to("files.completeUploadExternal")) == 2
+    (message,) = fake.messages(CHANNEL)
+    assert len(message.replies) == 1
+
+
+def test_the_upload_url_step_is_still_retried(fake: FakeSlackApi, api: SlackApi) -> None:
+    ts = posted_message(api)
+    fake.fail_next("files.getUploadURLExternal", "internal_error")
+    outcome = post_graph(alarm_in(), CHANNEL, ts, api=api, client=FakeCloudWatch())
+    assert outcome.posted
+    assert len(fake.calls_to("files.getUploadURLExternal")) == 2
+
+
+def test_a_completion_never_sent_for_lack_of_time_is_a_plain_failure() -> None:
+    assert not _may_have_run(Delivery(False, "out_of_time", 0, error="no time left to try"))
+    assert _may_have_run(Delivery(False, "permanent_error", 1, error="timed out"))
+    assert not _may_have_run(Delivery(False, "permanent_error", 1, 200, error="not_in_channel"))
