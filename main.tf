@@ -52,6 +52,8 @@ locals {
       SLACK_STATE_TTL_DAYS          = local.app_mode ? tostring(var.state_table_ttl_days) : null
       SLACK_GRAPHS                  = local.app_mode ? tostring(var.slack_graphs) : null
       SLACK_GRAPH_WINDOW_MINUTES    = local.graphs ? tostring(var.slack_graph_window_minutes) : null
+      SLACK_GRAPH_JOIN_CHANNELS     = local.graphs ? tostring(var.slack_graph_join_channels) : null
+      SLACK_GRAPH_CROSS_ACCOUNT_IDS = local.graphs && length(var.slack_graph_cross_account_ids) > 0 ? join(",", sort(distinct(var.slack_graph_cross_account_ids))) : null
     } : key => value if value != null
   }
 }

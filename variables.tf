@@ -356,6 +356,29 @@ variable "slack_graph_window_minutes" {
   }
 }
 
+variable "slack_graph_join_channels" {
+  description = "Slack app mode with graphs: join a public channel (conversations.join, once per channel per container) before the first graph upload there. Sharing a file needs the app to be a member of the channel; chat:write.public lets it post messages only. Needs the app's channels:join scope. Without the scope, with this off, or in a private channel, invite the app (/invite @app) or its graphs there are skipped with a log line; the alarm messages are never affected."
+  type        = bool
+  default     = true
+}
+
+variable "slack_graph_cross_account_ids" {
+  description = "Slack app mode with graphs: 12-digit IDs of other AWS accounts whose alarms' graphs this function may draw (the widget names the account). Needs CloudWatch cross-account observability with this account as the monitoring account and those accounts linked as sources (no IAM change here). Alarms of other accounts not listed get a short note in their thread instead of a graph of the wrong account's metrics."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for account in var.slack_graph_cross_account_ids : can(regex("^[0-9]{12}$", account))])
+    error_message = "slack_graph_cross_account_ids must be 12-digit AWS account IDs; offending: ${jsonencode([for account in var.slack_graph_cross_account_ids : account if !can(regex("^[0-9]{12}$", account))])}."
+  }
+
+  validation {
+    # 13 bytes each in SLACK_GRAPH_CROSS_ACCOUNT_IDS: all environment variables share 4 KB.
+    condition     = length(distinct(var.slack_graph_cross_account_ids)) <= 100
+    error_message = "slack_graph_cross_account_ids holds ${length(distinct(var.slack_graph_cross_account_ids))} accounts; at most 100 fit in the function's environment."
+  }
+}
+
 # ---------------------------------------------------------------------------------------------
 # SNS topic and alarm routing
 # ---------------------------------------------------------------------------------------------

@@ -35,6 +35,8 @@ GRAPHS_VARIABLE = "SLACK_GRAPHS"
 GRAPH_WINDOW_VARIABLE = "SLACK_GRAPH_WINDOW_MINUTES"
 DEFAULT_GRAPH_WINDOW_MINUTES = 180
 GRAPH_WINDOW_RANGE = (10, 10080)  # 10 minutes to 7 days
+GRAPH_JOIN_VARIABLE = "SLACK_GRAPH_JOIN_CHANNELS"
+GRAPH_ACCOUNTS_VARIABLE = "SLACK_GRAPH_CROSS_ACCOUNT_IDS"
 
 logger = logging.getLogger("alarm_to_slack")
 
@@ -81,6 +83,12 @@ class Settings:
     # stops delivery; it falls back to the default with a warning.
     graphs: bool = False
     graph_window_minutes: int = DEFAULT_GRAPH_WINDOW_MINUTES
+    # Join a public channel (conversations.join) before the first graph upload there: sharing a
+    # file needs membership, which chat:write.public does not give.
+    graph_join_channels: bool = True
+    # Other accounts whose metrics this function may draw (CloudWatch cross-account
+    # observability), sorted; alarms of other accounts get a note instead of a graph.
+    graph_cross_account_ids: tuple[str, ...] = ()
 
     @property
     def app_mode(self) -> bool:
@@ -266,8 +274,10 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
 
 
 def _graph_settings(environ: Mapping[str, str], notes: list[str]) -> dict[str, Any]:
-    """SLACK_GRAPHS and SLACK_GRAPH_WINDOW_MINUTES (app mode only). A display setting never
-    stops delivery: a bad value falls back (graphs off, the default window) with a note."""
+    """SLACK_GRAPHS, SLACK_GRAPH_WINDOW_MINUTES, SLACK_GRAPH_JOIN_CHANNELS and
+    SLACK_GRAPH_CROSS_ACCOUNT_IDS (app mode only). A display setting never stops delivery: a bad
+    value falls back (graphs off, the default window, joining on, the entry left out) with a
+    note."""
     enabled = (_get(environ, GRAPHS_VARIABLE) or "false").lower()
     if enabled not in ("true", "false"):
         notes.append(f"{GRAPHS_VARIABLE}={_shown(enabled)} is not true or false; graphs are off")
@@ -281,7 +291,32 @@ def _graph_settings(environ: Mapping[str, str], notes: list[str]) -> dict[str, A
         notes=notes,
         whole=True,
     )
-    return {"graphs": enabled == "true", "graph_window_minutes": int(window)}
+    join = (_get(environ, GRAPH_JOIN_VARIABLE) or "true").lower()
+    if join not in ("true", "false"):
+        notes.append(
+            f"{GRAPH_JOIN_VARIABLE}={_shown(join)} is not true or false; channels are joined"
+        )
+        join = "true"
+    return {
+        "graphs": enabled == "true",
+        "graph_window_minutes": int(window),
+        "graph_join_channels": join == "true",
+        "graph_cross_account_ids": _graph_accounts(_get(environ, GRAPH_ACCOUNTS_VARIABLE), notes),
+    }
+
+
+def _graph_accounts(value: str | None, notes: list[str]) -> tuple[str, ...]:
+    """SLACK_GRAPH_CROSS_ACCOUNT_IDS: comma-separated 12-digit IDs; a wrong entry is left out
+    with a note (its alarms then get the note in Slack instead of a graph)."""
+    entries = [entry.strip() for entry in (value or "").split(",") if entry.strip()]
+    wrong = [entry for entry in entries if not _ACCOUNT_ID.match(entry)]
+    if wrong:
+        shown = ", ".join(_shown(entry) for entry in wrong[:5])
+        notes.append(
+            f"{GRAPH_ACCOUNTS_VARIABLE} holds entries that are not 12-digit account IDs "
+            f"({shown}); they are ignored"
+        )
+    return tuple(sorted({entry for entry in entries if _ACCOUNT_ID.match(entry)}))
 
 
 def _app_settings(environ: Mapping[str, str], notes: list[str]) -> dict[str, Any]:

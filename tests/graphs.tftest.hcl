@@ -99,6 +99,51 @@ run "app_mode_draws_graphs_by_default" {
     )
     error_message = "The function is told to draw graphs over the default 3 hours."
   }
+
+  assert {
+    condition = (
+      aws_lambda_function.this.environment[0].variables["SLACK_GRAPH_JOIN_CHANNELS"] == "true" &&
+      !contains(keys(aws_lambda_function.this.environment[0].variables), "SLACK_GRAPH_CROSS_ACCOUNT_IDS")
+    )
+    error_message = "By default the function joins public channels before a graph, and draws no other account's metrics."
+  }
+}
+
+run "cross_account_graphs_reach_the_function_and_need_no_iam_change" {
+  command = plan
+
+  variables {
+    slack_graph_cross_account_ids = ["222233334444", "111122223333", "222233334444"]
+    slack_graph_join_channels     = false
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.this.environment[0].variables["SLACK_GRAPH_CROSS_ACCOUNT_IDS"] == "111122223333,222233334444" &&
+      aws_lambda_function.this.environment[0].variables["SLACK_GRAPH_JOIN_CHANNELS"] == "false"
+    )
+    error_message = "The accounts reach the function sorted and once each; joining can be switched off."
+  }
+
+  assert {
+    # CloudWatch cross-account observability: the monitoring account reads its linked source
+    # accounts' metrics with its own cloudwatch permissions (the OAM link grants the access).
+    condition = (
+      length([for s in data.aws_iam_policy_document.lambda.statement : s if anytrue([for a in s.actions : startswith(a, "sts:") || startswith(a, "oam:")])]) == 0 &&
+      length([for s in data.aws_iam_policy_document.lambda.statement : s if contains(s.actions, "cloudwatch:GetMetricWidgetImage")]) == 1
+    )
+    error_message = "Cross-account graphs add no AssumeRole or OAM permission: the one GetMetricWidgetImage statement serves them."
+  }
+}
+
+run "a_cross_account_id_that_is_not_12_digits_is_rejected" {
+  command = plan
+
+  variables {
+    slack_graph_cross_account_ids = ["111122223333", "12345"]
+  }
+
+  expect_failures = [var.slack_graph_cross_account_ids]
 }
 
 run "graph_window_reaches_the_function" {
@@ -118,7 +163,8 @@ run "graphs_switched_off_leave_no_permission" {
   command = plan
 
   variables {
-    slack_graphs = false
+    slack_graphs                  = false
+    slack_graph_cross_account_ids = ["111122223333"]
   }
 
   assert {
@@ -129,9 +175,12 @@ run "graphs_switched_off_leave_no_permission" {
   assert {
     condition = (
       aws_lambda_function.this.environment[0].variables["SLACK_GRAPHS"] == "false" &&
-      !contains(keys(aws_lambda_function.this.environment[0].variables), "SLACK_GRAPH_WINDOW_MINUTES")
+      alltrue([
+        for key in ["SLACK_GRAPH_WINDOW_MINUTES", "SLACK_GRAPH_JOIN_CHANNELS", "SLACK_GRAPH_CROSS_ACCOUNT_IDS"] :
+        !contains(keys(aws_lambda_function.this.environment[0].variables), key)
+      ])
     )
-    error_message = "The function is told graphs are off, and gets no window."
+    error_message = "The function is told graphs are off, and gets no other graph setting."
   }
 }
 
@@ -151,7 +200,7 @@ run "webhook_mode_never_gets_the_graph_permission" {
 
   assert {
     condition = alltrue([
-      for key in ["SLACK_GRAPHS", "SLACK_GRAPH_WINDOW_MINUTES"] :
+      for key in ["SLACK_GRAPHS", "SLACK_GRAPH_WINDOW_MINUTES", "SLACK_GRAPH_JOIN_CHANNELS", "SLACK_GRAPH_CROSS_ACCOUNT_IDS"] :
       !contains(keys(aws_lambda_function.this.environment[0].variables), key)
     ])
     error_message = "No graph setting reaches the function in webhook mode."

@@ -51,3 +51,42 @@ def test_a_bad_graph_setting_falls_back_with_a_warning(
     (note,) = settings.notes
     assert warning in note
     assert warning in caplog.text
+
+
+def test_channels_are_joined_and_no_other_account_is_drawn_by_default() -> None:
+    settings = load_settings({**APP, "SLACK_GRAPHS": "true"})
+    assert settings.graph_join_channels is True
+    assert settings.graph_cross_account_ids == ()
+
+
+def test_join_and_cross_account_settings_are_read() -> None:
+    settings = load_settings(
+        {
+            **APP,
+            "SLACK_GRAPHS": "true",
+            "SLACK_GRAPH_JOIN_CHANNELS": "False",
+            "SLACK_GRAPH_CROSS_ACCOUNT_IDS": " 222233334444,111122223333 ,222233334444",
+        }
+    )
+    assert settings.graph_join_channels is False
+    assert settings.graph_cross_account_ids == ("111122223333", "222233334444")
+    assert settings.notes == ()
+
+
+def test_a_wrong_account_id_is_left_out_with_a_note(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="alarm_to_slack"):
+        settings = load_settings(
+            {**APP, "SLACK_GRAPH_CROSS_ACCOUNT_IDS": "111122223333,12345,arn:aws:iam::1:root"}
+        )
+    assert settings.graph_cross_account_ids == ("111122223333",)
+    (note,) = settings.notes
+    assert "SLACK_GRAPH_CROSS_ACCOUNT_IDS" in note
+    assert "'12345'" in note
+    assert "12345" in caplog.text
+
+
+def test_a_wrong_join_setting_falls_back_to_joining() -> None:
+    settings = load_settings({**APP, "SLACK_GRAPH_JOIN_CHANNELS": "sometimes"})
+    assert settings.graph_join_channels is True
+    (note,) = settings.notes
+    assert "SLACK_GRAPH_JOIN_CHANNELS=" in note
