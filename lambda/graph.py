@@ -5,6 +5,12 @@ edges: `render_png` calls AWS (it imports boto3 itself, so nothing here costs th
 cold start; the handler imports this module only in app mode with graphs on), and `post_graph`
 / `post_graphs` upload the PNG through slack_files. `GraphCollector` is the handler's hook: it
 notes which posted messages get a graph, drawn after every text was sent.
+
+Sharing a file needs the app to be a member of the channel (chat:write.public covers
+chat.postMessage only: field report getnao/nao#1372), so a public channel is joined once per
+container before its first graph (conversations.join, scope channels:join). A metric of another
+account is drawn only when settings name the account (CloudWatch cross-account observability);
+otherwise the thread gets a short note instead of a graph of the wrong account.
 Widget structure: https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/
 CloudWatch-Metric-Widget-Structure.html
 """
@@ -162,7 +168,9 @@ def _metric_line(
     return line
 
 
-def _query_line(query: MetricQuery, *, anomaly: bool) -> list[Any] | None:
+def _query_line(
+    query: MetricQuery, *, anomaly: bool, account_id: str | None = None
+) -> list[Any] | None:
     """One entry of a metric-math or anomaly-detection alarm as a widget metrics line."""
     metric_id = query.id if query.id and _METRIC_ID.match(query.id) else None
     # ReturnData false means "an input of the expression, not a line on the alarm's graph";
@@ -185,21 +193,30 @@ def _query_line(query: MetricQuery, *, anomaly: bool) -> list[Any] | None:
         "stat": normalize_statistic(query.statistic),
         "period": _period(query.period),
         "label": query.label,
+        "accountId": account_id,
     }
     if hidden:
         options["visible"] = False
     return _metric_line(query.namespace, query.metric_name, query.dimensions, options)
 
 
-def _metrics(alarm: Alarm) -> tuple[list[list[Any]], int | None] | None:
-    """The widget's metrics lines and the period to draw; None when there is nothing to draw."""
+def _metrics(
+    alarm: Alarm, account_id: str | None = None
+) -> tuple[list[list[Any]], int | None] | None:
+    """The widget's metrics lines and the period to draw; None when there is nothing to draw.
+    `account_id`: the account the metrics live in, when not the caller's (each metric line's
+    rendering property accountId; expressions compute from those lines)."""
     period = _period(alarm.period)
     if alarm.metric_name:
         line = _metric_line(
             alarm.namespace,
             alarm.metric_name,
             alarm.dimensions,
-            {"stat": normalize_statistic(alarm.statistic), "period": period},
+            {
+                "stat": normalize_statistic(alarm.statistic),
+                "period": period,
+                "accountId": account_id,
+            },
         )
         return ([line], period) if line is not None else None
     if not alarm.metrics or len(alarm.metrics) > MAX_METRICS:
@@ -207,7 +224,7 @@ def _metrics(alarm: Alarm) -> tuple[list[list[Any]], int | None] | None:
     anomaly = alarm.alarm_type == "anomaly-detection"
     lines = []
     for query in alarm.metrics:
-        line = _query_line(query, anomaly=anomaly)
+        line = _query_line(query, anomaly=anomaly, account_id=account_id)
         if line is None:
             return None  # a half-drawn metric-math graph would show the wrong thing
         lines.append(line)
@@ -286,6 +303,7 @@ def widget_for(
     width: int = DEFAULT_WIDTH,
     height: int = DEFAULT_HEIGHT,
     now: dt.datetime | None = None,
+    account_id: str | None = None,
 ) -> dict[str, Any] | None:
     """The GetMetricWidgetImage MetricWidget for an alarm, or None when there is no graph.
 
@@ -293,11 +311,12 @@ def widget_for(
     alarm's statistic and period, the threshold as a horizontal line (an anomaly alarm shows
     its band instead), a vertical line at the state change and the `window_seconds` before it.
     Composite alarms, plain-text and unknown records get None: a composite has no metric of
-    its own, and its children's definitions are not in the event.
+    its own, and its children's definitions are not in the event. `account_id` names the
+    account of the metrics when it is not the caller's (cross-account observability).
     """
     if alarm.kind != "alarm" or alarm.alarm_rule or alarm.alarm_type == "composite":
         return None
-    drawn = _metrics(alarm)
+    drawn = _metrics(alarm, account_id)
     if drawn is None:
         return None
     lines, period = drawn
@@ -445,13 +464,16 @@ class GraphOutcome:
 
     reason: posted, no_graph (shape without a graph), state (not an ALARM), out_of_time,
     a GraphError reason (throttled, permission_denied, invalid_widget, unavailable, bad_image,
-    error), or upload_failed (error then names the Slack step and error code).
+    error), upload_failed (error then names the Slack step and error code), not_in_channel (the
+    app cannot share files in the channel: error says how to fix it) or cross_account (the
+    alarm's metrics live in `account`, which the function may not read: a note instead).
     """
 
     posted: bool
     reason: str
     file_id: str | None = None
     error: str | None = None
+    account: str | None = None
 
 
 def wants_graph(alarm: Alarm) -> bool:
@@ -489,22 +511,170 @@ def _alt_text(alarm: Alarm, widget: dict[str, Any]) -> str:
     return text
 
 
-def _log_outcome(alarm: Alarm, outcome: GraphOutcome, seconds: float) -> GraphOutcome:
+def _log(level_name: str, **fields: object) -> None:
     import logging  # noqa: PLC0415 - loaded by the handler already
 
-    quiet = outcome.posted or outcome.reason in ("no_graph", "state")
-    level = logging.INFO if quiet else logging.WARNING
-    fields = {
-        "message": "slack graph",
-        "alarm_name": alarm.name,
-        "state": alarm.state,
-        "outcome": outcome.reason,
-        "file_id": outcome.file_id,
-        "error": outcome.error,
-        "seconds": round(seconds, 3),
-    }
-    logging.getLogger("alarm_to_slack").log(level, json.dumps(fields, ensure_ascii=False))
+    logging.getLogger("alarm_to_slack").log(
+        getattr(logging, level_name), json.dumps(fields, ensure_ascii=False)
+    )
+
+
+def _log_outcome(alarm: Alarm, outcome: GraphOutcome, seconds: float) -> GraphOutcome:
+    quiet = outcome.posted or outcome.reason in ("no_graph", "state", "cross_account")
+    _log(
+        "INFO" if quiet else "WARNING",
+        message="slack graph",
+        alarm_name=alarm.name,
+        state=alarm.state,
+        outcome=outcome.reason,
+        file_id=outcome.file_id,
+        error=outcome.error,
+        account=outcome.account,
+        seconds=round(seconds, 3),
+    )
     return outcome
+
+
+# --- the account: only metrics the function can read -------------------------------------
+
+
+def function_account(context: object) -> str | None:
+    """The function's own account, from Lambda's context (invoked_function_arn); None outside
+    Lambda (local runs, tests without a context)."""
+    arn = getattr(context, "invoked_function_arn", None)
+    parts = arn.split(":") if isinstance(arn, str) else []
+    account = parts[4] if len(parts) > 4 else ""  # arn:aws:lambda:<region>:<account>:function:..
+    return account if len(account) == 12 and account.isdigit() else None
+
+
+def graph_account(
+    alarm: Alarm, home_account: str | None, readable: tuple[str, ...] | frozenset[str] = ()
+) -> tuple[bool, str | None]:
+    """(drawable, accountId for the widget) for the alarm's metrics.
+
+    A widget without accountId reads the caller's account (the CloudWatch API reference's
+    metric widget structure), so an alarm forwarded from another account would be drawn with
+    the wrong account's data, or none. Another account is drawn only when `readable` lists it
+    (CloudWatch cross-account observability links it to this monitoring account); else the
+    alarm gets no graph. When the function's own account is unknown, the graph is drawn as
+    before (no accountId unless listed).
+    """
+    account = alarm.account
+    if not account or account == home_account:
+        return True, None
+    if account in readable:
+        return True, account
+    return home_account is None, None
+
+
+_NOTES = {
+    "en": (
+        ":information_source: Graph not available: this alarm is in account {label}, and "
+        "this function reads only its own account's metrics. For graphs, enable CloudWatch "
+        "cross-account observability (this account as the monitoring account, {account} "
+        "linked as a source account) and add {account} to slack_graph_cross_account_ids."
+    ),
+    "ko": (
+        ":information_source: 그래프 없음: 이 알람은 계정 {label}의 알람이고, 이 함수는 자기 "
+        "계정의 지표만 읽습니다. 그래프를 보려면 CloudWatch 교차 계정 관측성을 켜고(이 계정을 "
+        "모니터링 계정으로, {account}를 소스 계정으로 연결) slack_graph_cross_account_ids에 "
+        "{account}를 넣으세요."
+    ),
+}
+
+
+def cross_account_note(account: str, label: str | None = None, language: str = "en") -> str:
+    """The thread note for an alarm whose account the function may not read."""
+    template = _NOTES.get(language, _NOTES["en"])
+    return template.format(account=account, label=label or account)
+
+
+# --- channel membership: sharing a file needs it -----------------------------------------
+
+# What this container learned about the app's membership, per (Web API base URL, channel), so
+# per workspace (one bot token per container): "member" (joined, or a file was shared there),
+# "not_joinable" (conversations.join was refused for good: missing scope, a private channel ...;
+# the app may still have been invited, so uploads are tried) or "outside" (a share was refused
+# with not_in_channel and the app cannot join: later graphs there are skipped before the billed
+# render).
+_channel_access: dict[tuple[str, str], str] = {}
+
+NOT_IN_CHANNEL_FIX = (
+    "the app must be a member of the channel to share a graph (chat:write.public covers "
+    "messages only): /invite the app to the channel, or give it the channels:join scope "
+    "(OAuth & Permissions, then reinstall) with slack_graph_join_channels = true"
+)
+# conversations.join answers that no retry in this container changes, and what to do.
+_JOIN_REFUSALS = {
+    "missing_scope": (
+        "the app lacks the channels:join scope: add it under OAuth & Permissions and reinstall "
+        "the app, or /invite the app to the channel"
+    ),
+    "method_not_supported_for_channel_type": (
+        "a private channel: the app cannot join it; graphs work once the app is invited"
+    ),
+    "is_archived": "the channel is archived",
+    "channel_not_found": "the app cannot see the channel (a private channel it is not in?)",
+}
+
+
+def forget_channels() -> None:
+    """Forget what this container learned about channel membership (tests, a new container)."""
+    _channel_access.clear()
+
+
+def _key(api: Any, channel: str) -> tuple[str, str]:  # noqa: ANN401
+    return str(getattr(api, "base_url", "")), channel
+
+
+def _join_channel(api: Any, channel: str, deadline: float | None) -> None:  # noqa: ANN401
+    """conversations.join once per channel and container; the answer is remembered."""
+    result = api.call("conversations.join", {"channel": channel}, deadline=deadline)
+    if result.ok:
+        _channel_access[_key(api, channel)] = "member"
+        return
+    status = result.delivery.status
+    answered = status is not None and 200 <= status < 300
+    if answered and result.error in _JOIN_REFUSALS:
+        _channel_access[_key(api, channel)] = "not_joinable"
+    private = result.error == "method_not_supported_for_channel_type"
+    _log(
+        "INFO" if private else "WARNING",
+        message="slack graph channel",
+        channel=channel,
+        outcome="join_refused" if _key(api, channel) in _channel_access else "join_failed",
+        error=result.error,
+        fix=_JOIN_REFUSALS.get(result.error or "", "tried again with the next graph"),
+    )
+
+
+def _channel_ready(
+    api: Any,  # noqa: ANN401
+    channel: str,
+    *,
+    join: bool,
+    deadline: float | None,
+) -> bool:
+    """False when this container knows the app cannot share files in the channel."""
+    known = _channel_access.get(_key(api, channel))
+    if known is None and join:
+        _join_channel(api, channel, deadline)
+        known = _channel_access.get(_key(api, channel))
+    return known != "outside"
+
+
+def _learn_from_upload(api: Any, channel: str, upload: Any, *, join: bool) -> None:  # noqa: ANN401
+    key = _key(api, channel)
+    if upload.ok:
+        _channel_access[key] = "member"
+    elif upload.step == "complete" and upload.error == "not_in_channel":
+        if _channel_access.get(key) == "member" and join:
+            del _channel_access[key]  # removed from the channel since: join again next time
+        else:
+            _channel_access[key] = "outside"
+
+
+# --- one graph into its thread ---------------------------------------------------------------
 
 
 def post_graph(
@@ -518,6 +688,9 @@ def post_graph(
     deadline: float | None = None,
     client: Any = None,  # noqa: ANN401 - a boto3 CloudWatch client (tests pass a fake)
     render: Any = None,  # noqa: ANN401 - Callable[[dict, Any], bytes]; render_png by default
+    join_channels: bool = False,
+    home_account: str | None = None,
+    cross_account_ids: tuple[str, ...] | frozenset[str] = (),
 ) -> GraphOutcome:
     """Draw the alarm's graph and share it in the thread of its Slack message; never raises.
 
@@ -525,6 +698,8 @@ def post_graph(
     comes first. Every failure (throttling, permissions, upload) is logged and returned, so the
     record's delivery stands and the other alarms are not held up. One graph takes at most
     GRAPH_TIME_BUDGET_SECONDS and none starts with less than MIN_SECONDS_FOR_A_GRAPH left.
+    `join_channels`: join a public channel first (once per container); `home_account` and
+    `cross_account_ids`: which accounts' metrics may be drawn (graph_account).
     """
     started = api.clock()
     try:
@@ -538,6 +713,9 @@ def post_graph(
             deadline=deadline,
             client=client,
             render=render or render_png,
+            join_channels=join_channels,
+            home_account=home_account,
+            cross_account_ids=cross_account_ids,
         )
     except GraphError as exc:
         outcome = GraphOutcome(False, exc.reason, error=str(exc))
@@ -546,7 +724,7 @@ def post_graph(
     return _log_outcome(alarm, outcome, api.clock() - started)
 
 
-def _post_graph(
+def _post_graph(  # noqa: PLR0911 - one return per way a graph is skipped
     alarm: Alarm,
     channel: str,
     thread_ts: str | None,
@@ -557,6 +735,9 @@ def _post_graph(
     deadline: float | None,
     client: Any,  # noqa: ANN401
     render: Any,  # noqa: ANN401
+    join_channels: bool,
+    home_account: str | None,
+    cross_account_ids: tuple[str, ...] | frozenset[str],
 ) -> GraphOutcome:
     if alarm.kind != "alarm" or alarm.state not in GRAPH_STATES:
         return GraphOutcome(False, "state")
@@ -566,9 +747,14 @@ def _post_graph(
         if deadline - now < MIN_SECONDS_FOR_A_GRAPH:
             return GraphOutcome(False, "out_of_time")
         budget_end = min(budget_end, deadline)
-    widget = widget_for(alarm, tz=tz, window_seconds=window_seconds)
+    drawable, account_id = graph_account(alarm, home_account, cross_account_ids)
+    if not drawable:
+        return GraphOutcome(False, "cross_account", account=alarm.account)
+    widget = widget_for(alarm, tz=tz, window_seconds=window_seconds, account_id=account_id)
     if widget is None:
         return GraphOutcome(False, "no_graph")
+    if not _channel_ready(api, channel, join=join_channels, deadline=budget_end):
+        return GraphOutcome(False, "not_in_channel", error=f"skipped: {NOT_IN_CHANNEL_FIX}")
     image = render(widget, client)
     from slack_files import upload_file  # noqa: PLC0415 - app mode only
 
@@ -582,11 +768,17 @@ def _post_graph(
         alt_text=_alt_text(alarm, widget),
         deadline=budget_end,
     )
-    if not upload.ok:
+    _learn_from_upload(api, channel, upload, join=join_channels)
+    if upload.ok:
+        return GraphOutcome(True, "posted", upload.file_id)
+    if upload.step == "complete" and upload.error == "not_in_channel":
         return GraphOutcome(
-            False, "upload_failed", upload.file_id, f"{upload.step}: {upload.error}"
+            False, "not_in_channel", upload.file_id, f"not_in_channel: {NOT_IN_CHANNEL_FIX}"
         )
-    return GraphOutcome(True, "posted", upload.file_id)
+    return GraphOutcome(False, "upload_failed", upload.file_id, f"{upload.step}: {upload.error}")
+
+
+# --- every graph of an invocation --------------------------------------------------------------
 
 
 def post_graphs(
@@ -598,14 +790,23 @@ def post_graphs(
     deadline: float | None = None,
     client: Any = None,  # noqa: ANN401
     render: Any = None,  # noqa: ANN401
+    join_channels: bool = False,
+    home_account: str | None = None,
+    cross_account_ids: tuple[str, ...] | frozenset[str] = (),
+    note_for: Any = None,  # noqa: ANN401 - Callable[[str], str]; cross_account_note by default
+    pacer: Any = None,  # noqa: ANN401 - delivery.Pacer: a note is a message like any other
 ) -> list[GraphOutcome]:
     """post_graph for each (alarm, channel, thread_ts), in order, after every text was posted.
 
     Sequential on purpose: GetMetricWidgetImage allows 20 requests per second per account, and
-    a digest's graphs are capped anyway. Each graph keeps its own budget within `deadline`.
+    a digest's graphs are capped anyway. Each graph keeps its own budget within `deadline`. An
+    alarm of an account the function may not read gets a note in its thread instead, once per
+    thread and account.
     """
-    return [
-        post_graph(
+    outcomes = []
+    noted: set[tuple[str, str | None, str | None]] = set()
+    for alarm, channel, thread_ts in jobs:
+        outcome = post_graph(
             alarm,
             channel,
             thread_ts,
@@ -615,9 +816,50 @@ def post_graphs(
             deadline=deadline,
             client=client,
             render=render,
+            join_channels=join_channels,
+            home_account=home_account,
+            cross_account_ids=cross_account_ids,
         )
-        for alarm, channel, thread_ts in jobs
-    ]
+        outcomes.append(outcome)
+        key = (channel, thread_ts, outcome.account)
+        if outcome.reason == "cross_account" and outcome.account and key not in noted:
+            noted.add(key)
+            note = (note_for or cross_account_note)(outcome.account)
+            _post_note(api, channel, thread_ts, note, deadline=deadline, pacer=pacer)
+    return outcomes
+
+
+def _post_note(
+    api: Any,  # noqa: ANN401
+    channel: str,
+    thread_ts: str | None,
+    text: str,
+    *,
+    deadline: float | None,
+    pacer: Any,  # noqa: ANN401
+) -> bool:
+    """A short text reply in the alarm's thread; logged, never raised."""
+    limit = deadline if deadline is not None else api.clock() + GRAPH_TIME_BUDGET_SECONDS
+    try:
+        if pacer is not None and not pacer.wait_turn(channel, limit):
+            return False
+        arguments: dict[str, Any] = {"channel": channel, "text": text}
+        if thread_ts:
+            arguments["thread_ts"] = thread_ts
+        result = api.post_message(arguments, deadline=limit)
+        if pacer is not None:
+            pacer.sent(channel, result.delivery)
+    except Exception as exc:  # a note must never disturb the delivery it follows
+        _log("WARNING", message="slack graph note", outcome="error", error=type(exc).__name__)
+        return False
+    _log(
+        "INFO" if result.ok else "WARNING",
+        message="slack graph note",
+        channel=channel,
+        outcome="posted" if result.ok else "failed",
+        error=result.error,
+    )
+    return bool(result.ok)
 
 
 # Outcomes of SlackApp.deliver_alarm that created a new top-level message: its graph goes into
@@ -672,5 +914,22 @@ class GraphCollector:
             logging.getLogger("alarm_to_slack").exception("could not note a graph; none drawn")
 
     def post(self, **kwargs: Any) -> list[GraphOutcome]:  # noqa: ANN401 - post_graphs' options
-        """Draw and upload the noted graphs (post_graphs); call after all texts were sent."""
+        """Draw and upload the noted graphs (post_graphs); call after all texts were sent.
+        Joining, readable accounts, the note's language and account names come from the app's
+        settings unless given."""
+        settings = getattr(self._app, "settings", None)
+        if settings is not None:
+            kwargs.setdefault("join_channels", settings.graph_join_channels)
+            kwargs.setdefault("cross_account_ids", settings.graph_cross_account_ids)
+            kwargs.setdefault("note_for", _note_in(settings))
+        kwargs.setdefault("pacer", getattr(self._app, "pacer", None))
         return post_graphs(self.jobs, api=self._app.api, **kwargs)
+
+
+def _note_in(settings: Any) -> Any:  # noqa: ANN401 - Settings -> Callable[[str], str]
+    """The cross-account note in the settings' language, the account named as messages do."""
+    from formatting import account_label  # noqa: PLC0415 - app mode with graphs only
+
+    return lambda account: cross_account_note(
+        account, account_label(account, settings), settings.language
+    )

@@ -168,7 +168,7 @@ def handle_event(
     if settings.app_mode:
         results = _deliver_app_mode(
             received, settings, deadline=deadline, state=state, bot_token=bot_token,
-            policy=policy, sleep=sleep, clock=clock,
+            policy=policy, sleep=sleep, clock=clock, context=context,
         )  # fmt: skip
         for sent in results:
             _log_sent(sent)
@@ -202,6 +202,7 @@ def _deliver_app_mode(
     policy: RetryPolicy,
     sleep: Callable[[float], None],
     clock: Callable[[], float],
+    context: object = None,
 ) -> list[Sent]:
     """Slack app mode: skip records delivered before, route, group, and post or update through
     the Web API. Imported only here, so webhook mode's cold start does not change."""
@@ -251,8 +252,13 @@ def _deliver_app_mode(
     finish_records(results, state)
     if graphs is not None:
         # After every text was posted and recorded: a graph never delays or fails an alert.
+        from graph import function_account  # noqa: PLC0415
+
         graphs.post(
-            tz=settings.tz, window_seconds=settings.graph_window_minutes * 60, deadline=deadline
+            tz=settings.tz,
+            window_seconds=settings.graph_window_minutes * 60,
+            deadline=deadline,
+            home_account=function_account(context),
         )
     return results + busy_results(busy)
 

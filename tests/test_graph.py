@@ -413,3 +413,90 @@ def test_the_default_client_never_retries_and_times_out_before_the_graph_budget(
     assert config.retries["total_max_attempts"] == 1
     worst = config.connect_timeout + config.read_timeout
     assert worst < graph.MIN_SECONDS_FOR_A_GRAPH <= graph.GRAPH_TIME_BUDGET_SECONDS
+
+
+# --- the metrics' account -------------------------------------------------------------------
+
+
+def test_a_metric_of_another_account_names_its_account() -> None:
+    alarm = alarm_from("eventbridge-cross-account-alarm.json")
+    widget = conforming(widget_for(alarm, account_id="444455556666"))
+    ((*_, options),) = widget["metrics"]
+    assert options["accountId"] == "444455556666"
+    assert "accountId" not in widget  # a metric's rendering property, not the widget's
+
+
+def test_a_metric_math_graph_of_another_account_names_it_on_every_metric_not_on_expressions() -> (
+    None
+):
+    widget = conforming(
+        widget_for(alarm_from("sns-metric-math-alarm.json"), account_id="444455556666")
+    )
+    expression, errors, requests = widget["metrics"]
+    assert "accountId" not in expression[0]
+    assert errors[-1]["accountId"] == requests[-1]["accountId"] == "444455556666"
+
+
+def test_the_callers_own_metrics_carry_no_account() -> None:
+    widget = conforming(widget_for(alarm_from("sns-alarm-cpu-high.json")))
+    assert "accountId" not in json.dumps(widget)
+
+
+def test_the_widget_checker_refuses_a_malformed_account() -> None:
+    widget = widget_for(alarm_from("sns-alarm-cpu-high.json"), account_id="1234")
+    assert widget_problems(widget) == ["metrics[0]: accountId must be a 12-digit account ID"]
+
+
+@pytest.mark.parametrize(
+    ("account", "home", "readable", "expected"),
+    [
+        ("123456789012", "123456789012", (), (True, None)),  # the function's own account
+        (None, "123456789012", (), (True, None)),  # no account in the event
+        ("444455556666", "123456789012", ("444455556666",), (True, "444455556666")),
+        ("444455556666", "123456789012", (), (False, None)),  # not readable: a note instead
+        ("444455556666", None, (), (True, None)),  # own account unknown: drawn as before
+        ("444455556666", None, ("444455556666",), (True, "444455556666")),
+    ],
+)
+def test_graph_account_draws_only_what_the_function_can_read(
+    account: str | None,
+    home: str | None,
+    readable: tuple[str, ...],
+    expected: tuple[bool, str | None],
+) -> None:
+    alarm = dataclasses.replace(alarm_from("sns-alarm-cpu-high.json"), account=account)
+    assert graph.graph_account(alarm, home, readable) == expected
+
+
+class _Context:
+    def __init__(self, arn: object) -> None:
+        self.invoked_function_arn = arn
+
+
+@pytest.mark.parametrize(
+    ("context", "account"),
+    [
+        (_Context("arn:aws:lambda:ap-northeast-2:123456789012:function:alerts"), "123456789012"),
+        (
+            _Context("arn:aws:lambda:ap-northeast-2:123456789012:function:alerts:live"),
+            "123456789012",
+        ),
+        (_Context("arn:aws:lambda:ap-northeast-2::function:alerts"), None),
+        (_Context(None), None),
+        (object(), None),
+        (None, None),
+    ],
+)
+def test_the_functions_account_comes_from_its_invoked_arn(context: object, account: str) -> None:
+    assert graph.function_account(context) == account
+
+
+@pytest.mark.parametrize(
+    ("language", "words"), [("en", "Graph not available"), ("ko", "그래프 없음")]
+)
+def test_the_cross_account_note_says_what_to_do(language: str, words: str) -> None:
+    note = graph.cross_account_note("444455556666", "payments (444455556666)", language)
+    assert words in note
+    assert "payments (444455556666)" in note
+    assert "slack_graph_cross_account_ids" in note
+    assert "444455556666" in note.replace("payments (444455556666)", "")

@@ -49,6 +49,14 @@ def throttled() -> ClientError:
     return ClientError({"Error": error}, "GetMetricWidgetImage")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_container() -> Iterator[None]:
+    """Each test a new container: no channel membership remembered from another test."""
+    graph.forget_channels()
+    yield
+    graph.forget_channels()
+
+
 @pytest.fixture
 def clock() -> SharedClock:
     return SharedClock()
@@ -215,7 +223,7 @@ def test_missing_permission_is_named_in_the_log(fake: FakeSlackApi, api: SlackAp
     ("method", "error", "step"),
     [
         ("files.getUploadURLExternal", "file_uploads_disabled", "get_upload_url"),
-        ("files.completeUploadExternal", "not_in_channel", "complete"),
+        ("files.completeUploadExternal", "posting_to_channel_denied", "complete"),
     ],
 )
 def test_slack_refusing_the_upload_leaves_the_text(
@@ -448,3 +456,225 @@ def test_a_completion_never_sent_for_lack_of_time_is_a_plain_failure() -> None:
     assert not _may_have_run(Delivery(False, "out_of_time", 0, error="no time left to try"))
     assert _may_have_run(Delivery(False, "permanent_error", 1, error="timed out"))
     assert not _may_have_run(Delivery(False, "permanent_error", 1, 200, error="not_in_channel"))
+
+
+# --- channels: sharing a file needs membership, chat:write.public does not give it --------------
+
+JOIN_SCOPES = frozenset({"chat:write", "chat:write.public", "files:write", "channels:join"})
+
+
+def app_in(
+    clock: SharedClock, *, scopes: frozenset[str] = JOIN_SCOPES, **channel: bool
+) -> tuple[FakeSlackApi, SlackApi]:
+    """A workspace whose one channel is as given (member, private, archived); a started fake."""
+    fake = FakeSlackApi(channels={CHANNEL: "alerts"}, scopes=scopes, clock=clock)
+    fake.start()
+    fake.set_channel(CHANNEL, **channel)
+    api = SlackApi(DEFAULT_TOKEN, base_url=fake.base_url, policy=POLICY, clock=clock)
+    return fake, api
+
+
+@pytest.fixture
+def stopped() -> Iterator[list[FakeSlackApi]]:
+    fakes: list[FakeSlackApi] = []
+    yield fakes
+    for fake in fakes:
+        fake.stop()
+
+
+def graph_lines(caplog: pytest.LogCaptureFixture, message: str) -> list[dict[str, Any]]:
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "alarm_to_slack"]
+    return [line for line in lines if line.get("message") == message]
+
+
+def test_a_public_channel_the_app_is_not_in_is_joined_once_before_the_first_upload(
+    clock: SharedClock, stopped: list[FakeSlackApi]
+) -> None:
+    fake, api = app_in(clock, member=False)
+    stopped.append(fake)
+    ts = posted_message(api)  # chat:write.public: the text needs no membership
+    cloudwatch = FakeCloudWatch()
+    first = post_graph(alarm_in(), CHANNEL, ts, api=api, client=cloudwatch, join_channels=True)
+    second = post_graph(alarm_in(), CHANNEL, ts, api=api, client=cloudwatch, join_channels=True)
+    assert (first.reason, second.reason) == ("posted", "posted")
+    methods = [c.method for c in fake.calls if c.method != "chat.postMessage"]
+    assert methods == ["conversations.join", *FILE_STEPS, *FILE_STEPS]
+    (message,) = fake.messages(CHANNEL)
+    assert len(message.replies) == 2
+
+
+def test_without_channels_join_the_graph_is_skipped_with_the_fix_named(
+    clock: SharedClock, stopped: list[FakeSlackApi], caplog: pytest.LogCaptureFixture
+) -> None:
+    fake, api = app_in(clock, scopes=JOIN_SCOPES - {"channels:join"}, member=False)
+    stopped.append(fake)
+    ts = posted_message(api)
+    cloudwatch = FakeCloudWatch()
+    with caplog.at_level(logging.INFO, logger="alarm_to_slack"):
+        first = post_graph(alarm_in(), CHANNEL, ts, api=api, client=cloudwatch, join_channels=True)
+        later = post_graph(alarm_in(), CHANNEL, ts, api=api, client=cloudwatch, join_channels=True)
+    (join,) = graph_lines(caplog, "slack graph channel")
+    assert (join["outcome"], join["error"]) == ("join_refused", "missing_scope")
+    assert "channels:join" in join["fix"]
+    assert "/invite" in join["fix"]
+    assert first.reason == later.reason == "not_in_channel"
+    assert "/invite the app" in (first.error or "")
+    assert "channels:join" in (first.error or "")
+    # Known after the first refusal: no second join, no billed render, no upload.
+    assert len(cloudwatch.widgets) == 1
+    assert len(fake.calls_to("conversations.join")) == 1
+    assert len(fake.calls_to("files.getUploadURLExternal")) == 1
+    assert (later.error or "").startswith("skipped: ")
+    assert [line["outcome"] for line in graph_lines(caplog, "slack graph")] == [
+        "not_in_channel",
+        "not_in_channel",
+    ]
+    assert_text_alone(fake)
+
+
+def test_an_invited_app_without_channels_join_still_gets_its_graphs(
+    clock: SharedClock, stopped: list[FakeSlackApi]
+) -> None:
+    fake, api = app_in(clock, scopes=JOIN_SCOPES - {"channels:join"}, member=True)
+    stopped.append(fake)
+    ts = posted_message(api)
+    for _ in range(2):
+        outcome = post_graph(
+            alarm_in(), CHANNEL, ts, api=api, client=FakeCloudWatch(), join_channels=True
+        )
+        assert outcome.posted
+    assert len(fake.calls_to("conversations.join")) == 1
+
+
+def test_a_private_channel_is_not_joined_and_its_invited_app_uploads(
+    clock: SharedClock, stopped: list[FakeSlackApi], caplog: pytest.LogCaptureFixture
+) -> None:
+    fake, api = app_in(clock, private=True, member=True)
+    stopped.append(fake)
+    ts = posted_message(api)
+    with caplog.at_level(logging.INFO, logger="alarm_to_slack"):
+        outcome = post_graph(
+            alarm_in(), CHANNEL, ts, api=api, client=FakeCloudWatch(), join_channels=True
+        )
+    assert outcome.posted
+    (join,) = graph_lines(caplog, "slack graph channel")
+    assert join["error"] == "method_not_supported_for_channel_type"
+    assert [r.levelno for r in caplog.records if "slack graph channel" in r.message] == [
+        logging.INFO
+    ]
+
+
+def test_with_joining_off_the_app_never_joins(
+    clock: SharedClock, stopped: list[FakeSlackApi]
+) -> None:
+    fake, api = app_in(clock, member=False)
+    stopped.append(fake)
+    ts = posted_message(api)
+    outcome = post_graph(alarm_in(), CHANNEL, ts, api=api, client=FakeCloudWatch())
+    assert outcome.reason == "not_in_channel"
+    assert fake.calls_to("conversations.join") == []
+
+
+def test_an_app_removed_from_a_joined_channel_joins_again(
+    clock: SharedClock, stopped: list[FakeSlackApi]
+) -> None:
+    fake, api = app_in(clock, member=False)
+    stopped.append(fake)
+    ts = posted_message(api)
+
+    def graph_now() -> str:
+        return post_graph(
+            alarm_in(), CHANNEL, ts, api=api, client=FakeCloudWatch(), join_channels=True
+        ).reason
+
+    assert graph_now() == "posted"
+    fake.set_channel(CHANNEL, member=False)  # someone removed the app
+    assert graph_now() == "not_in_channel"
+    assert graph_now() == "posted"
+    assert len(fake.calls_to("conversations.join")) == 2
+
+
+def test_a_join_that_fails_for_now_is_tried_again_with_the_next_graph(
+    fake: FakeSlackApi, api: SlackApi
+) -> None:
+    ts = posted_message(api)
+    fake.fail_next("conversations.join", "internal_error", count=POLICY.max_attempts)
+    fake.fail_next("files.getUploadURLExternal", "file_uploads_disabled")
+    first = post_graph(
+        alarm_in(), CHANNEL, ts, api=api, client=FakeCloudWatch(), join_channels=True
+    )
+    assert first.reason == "upload_failed"  # nothing learnt about the channel either way
+    second = post_graph(
+        alarm_in(), CHANNEL, ts, api=api, client=FakeCloudWatch(), join_channels=True
+    )
+    assert second.posted
+    assert len(fake.calls_to("conversations.join")) == POLICY.max_attempts + 1
+
+
+# --- alarms of other accounts ---------------------------------------------------------------------
+
+HOME = "111122223333"
+
+
+def foreign(account: str = "444455556666", name: str = "payments-db") -> Alarm:
+    return replace(alarm_in(), account=account, name=name)
+
+
+def test_an_alarm_of_an_unlisted_account_gets_a_note_instead_of_a_wrong_graph(
+    fake: FakeSlackApi, api: SlackApi
+) -> None:
+    ts = posted_message(api)
+    cloudwatch = FakeCloudWatch()
+    (outcome,) = graph.post_graphs(
+        [(foreign(), CHANNEL, ts)], api=api, client=cloudwatch, home_account=HOME
+    )
+    assert (outcome.posted, outcome.reason, outcome.account) == (
+        False,
+        "cross_account",
+        "444455556666",
+    )
+    assert cloudwatch.widgets == []
+    assert file_calls(fake) == []
+    (message,) = fake.messages(CHANNEL)
+    (note,) = message.replies
+    assert note.text.startswith(":information_source: Graph not available")
+    assert "444455556666" in note.text
+    assert "slack_graph_cross_account_ids" in note.text
+
+
+def test_one_note_per_thread_and_account(fake: FakeSlackApi, api: SlackApi) -> None:
+    ts = posted_message(api)
+    jobs = [(foreign(name=f"db-{i}"), CHANNEL, ts) for i in range(3)]
+    jobs.append((foreign("777788889999"), CHANNEL, ts))
+    outcomes = graph.post_graphs(jobs, api=api, client=FakeCloudWatch(), home_account=HOME)
+    assert [o.reason for o in outcomes] == ["cross_account"] * 4
+    (message,) = fake.messages(CHANNEL)
+    assert ["444455556666" in r.text for r in message.replies] == [True, False]
+    assert "777788889999" in message.replies[1].text
+
+
+def test_a_listed_account_is_drawn_from_that_account(fake: FakeSlackApi, api: SlackApi) -> None:
+    ts = posted_message(api)
+    cloudwatch = FakeCloudWatch()
+    (outcome,) = graph.post_graphs(
+        [(foreign(), CHANNEL, ts)],
+        api=api,
+        client=cloudwatch,
+        home_account=HOME,
+        cross_account_ids=("444455556666",),
+    )
+    assert outcome.posted
+    ((*_, options),) = cloudwatch.widgets[0]["metrics"]
+    assert options["accountId"] == "444455556666"
+
+
+def test_the_functions_own_account_is_drawn_as_always(fake: FakeSlackApi, api: SlackApi) -> None:
+    ts = posted_message(api)
+    cloudwatch = FakeCloudWatch()
+    (outcome,) = graph.post_graphs(
+        [(foreign(HOME), CHANNEL, ts)], api=api, client=cloudwatch, home_account=HOME
+    )
+    assert outcome.posted
+    assert "accountId" not in json.dumps(cloudwatch.widgets)
+    (message,) = fake.messages(CHANNEL)
+    assert [bool(r.content.get("files")) for r in message.replies] == [True]

@@ -29,9 +29,15 @@ ALERTS = "C0ALERTS01"
 PARAMETER = "/alerts/slack-bot-token"
 POLICY = RetryPolicy(max_attempts=3, request_timeout=2.0, base_delay=0.1, max_delay=0.2)
 PNG = tiny_png(80, 40)
+HOME = "123456789012"  # the function's account, and the sample alarms' (sns_alarm_event)
+# The app as the README sets it up: posting to public channels through chat:write.public (it
+# is not a member of #alerts), joining them for graphs through channels:join.
+SCOPES = frozenset({"chat:write", "chat:write.public", "files:write", "channels:join"})
 
 
 class Context:
+    invoked_function_arn = f"arn:aws:lambda:ap-northeast-2:{HOME}:function:alerts"
+
     def get_remaining_time_in_millis(self) -> int:
         return 30_000
 
@@ -56,8 +62,10 @@ class FakeCloudWatch:
 @pytest.fixture(autouse=True)
 def _fresh_container() -> Iterator[None]:
     handler.reset_caches()
+    graph.forget_channels()
     yield
     handler.reset_caches()
+    graph.forget_channels()
     graph._client = None
 
 
@@ -82,7 +90,8 @@ def clock() -> SharedClock:
 
 @pytest.fixture
 def fake(clock: SharedClock) -> Iterator[FakeSlackApi]:
-    with FakeSlackApi(channels={ALERTS: "alerts"}, clock=clock) as api:
+    with FakeSlackApi(channels={ALERTS: "alerts"}, scopes=SCOPES, clock=clock) as api:
+        api.set_channel(ALERTS, member=False)
         yield api
 
 
@@ -100,6 +109,11 @@ def timeline(fake: FakeSlackApi) -> list[str]:
 
     fake.answer = recording  # type: ignore[method-assign]
     return events
+
+
+def graph_lines(caplog: pytest.LogCaptureFixture, message: str = "slack graph") -> list[Any]:
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "alarm_to_slack"]
+    return [line for line in lines if line.get("message") == message]
 
 
 def use_cloudwatch(client: FakeCloudWatch) -> None:
@@ -148,6 +162,7 @@ def test_alarm_text_is_posted_first_and_its_graph_lands_in_its_thread(
     assert Harness(fake, clock)(ALARM) == {"records": 1, "delivered": 1, "failed": 0}
     assert timeline == [
         "chat.postMessage",
+        "conversations.join",  # files need membership; chat:write.public posted the text
         "widget prod-web-1-cpu",
         "files.getUploadURLExternal",
         "files.completeUploadExternal",
@@ -213,8 +228,7 @@ def test_a_throttled_widget_call_still_delivers_and_acknowledges_the_record(
     (message,) = fake.messages(ALERTS)
     assert "web-1" in message.text
     assert message.replies == []
-    graph_lines = [json.loads(r.getMessage()) for r in caplog.records if "slack graph" in r.message]
-    assert [line["outcome"] for line in graph_lines] == ["throttled"]
+    assert [line["outcome"] for line in graph_lines(caplog)] == ["throttled"]
 
 
 @pytest.mark.parametrize(
@@ -268,3 +282,71 @@ def test_a_storm_digest_gets_graphs_for_its_first_three_alarms_in_its_thread(
     # Every text was posted before the first graph was asked for.
     first_widget = timeline.index("widget web-0")
     assert "chat.postMessage" not in timeline[first_widget:]
+
+
+# --- the README's setup in real Slack: public channel through chat:write.public -------------------
+
+
+def test_without_channels_join_the_alert_stands_and_the_log_names_the_fix(
+    ssm: Any, clock: SharedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    use_cloudwatch(FakeCloudWatch([]))
+    scopes = SCOPES - {"channels:join"}
+    with FakeSlackApi(channels={ALERTS: "alerts"}, scopes=scopes, clock=clock) as fake:
+        fake.set_channel(ALERTS, member=False)
+        invoke = Harness(fake, clock)
+        with caplog.at_level(logging.INFO, logger="alarm_to_slack"):
+            assert invoke(ALARM) == {"records": 1, "delivered": 1, "failed": 0}
+        (message,) = fake.messages(ALERTS)
+        assert message.replies == []
+        (join,) = graph_lines(caplog, "slack graph channel")
+        assert join["error"] == "missing_scope"
+        assert "channels:join" in join["fix"]
+        (line,) = graph_lines(caplog)
+        assert line["outcome"] == "not_in_channel"
+        assert "/invite the app" in line["error"]
+
+
+def test_joining_switched_off_never_joins(
+    ssm: Any, fake: FakeSlackApi, clock: SharedClock, timeline: list[str]
+) -> None:
+    use_cloudwatch(FakeCloudWatch(timeline))
+    assert Harness(fake, clock, SLACK_GRAPH_JOIN_CHANNELS="false")(ALARM)["delivered"] == 1
+    assert "conversations.join" not in timeline
+    (message,) = fake.messages(ALERTS)
+    assert message.replies == []  # not a member: Slack refused the file
+
+
+# --- alarms forwarded from other accounts ---------------------------------------------------------
+
+MEMBER = "444455556666"
+FOREIGN = sns_alarm_event("ALARM", message_id="m-9", name="payments-db", account=MEMBER)
+
+
+def test_an_alarm_of_another_account_gets_a_note_in_its_thread_not_a_graph(
+    ssm: Any, fake: FakeSlackApi, clock: SharedClock, timeline: list[str]
+) -> None:
+    cloudwatch = FakeCloudWatch(timeline)
+    use_cloudwatch(cloudwatch)
+    env = {"MESSAGE_LANGUAGE": "ko", "ACCOUNT_NAMES": json.dumps({MEMBER: "payments"})}
+    assert Harness(fake, clock, **env)(FOREIGN) == {"records": 1, "delivered": 1, "failed": 0}
+    assert cloudwatch.widgets == []
+    assert timeline == ["chat.postMessage", "chat.postMessage"]
+    (message,) = fake.messages(ALERTS)
+    (note,) = message.replies
+    assert "그래프 없음" in note.text
+    assert "payments (444455556666)" in note.text
+    assert "slack_graph_cross_account_ids" in note.text
+
+
+def test_a_listed_account_is_drawn_from_that_account(
+    ssm: Any, fake: FakeSlackApi, clock: SharedClock, timeline: list[str]
+) -> None:
+    cloudwatch = FakeCloudWatch(timeline)
+    use_cloudwatch(cloudwatch)
+    invoke = Harness(fake, clock, SLACK_GRAPH_CROSS_ACCOUNT_IDS=MEMBER)
+    assert invoke(FOREIGN)["delivered"] == 1
+    (widget,) = cloudwatch.widgets
+    assert widget["metrics"][0][-1]["accountId"] == MEMBER
+    (message,) = fake.messages(ALERTS)
+    assert [bool(r.content.get("files")) for r in message.replies] == [True]

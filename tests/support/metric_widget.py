@@ -28,6 +28,7 @@ _TIMEZONE = re.compile(r"^[+-](?:[01]\d|2[0-3])[0-5]\d$")
 _ABSOLUTE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?Z$")
 _RELATIVE_TIME = re.compile(r"^-P(?:\d+[WD])?(?:T(?:\d+H)?(?:\d+M)?(?:\d+S)?)?$")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+_ACCOUNT = re.compile(r"^[0-9]{12}$")
 _IDENTIFIER = re.compile(r"\b[a-z][A-Za-z0-9_]*\b")
 
 
@@ -55,6 +56,12 @@ def _check_options(options: dict[str, Any], allowed: frozenset[str], where: str)
         problems.append(f"{where}: color must be #rrggbb")
     if "label" in options and not isinstance(options["label"], str):
         problems.append(f"{where}: label must be a string")
+    # accountId: "the ID of the account where the metric is located" (a metric's rendering
+    # properties, CloudWatch-Metric-Widget-Structure); an AWS account ID is 12 digits.
+    if "accountId" in options and not (
+        isinstance(options["accountId"], str) and _ACCOUNT.match(options["accountId"])
+    ):
+        problems.append(f"{where}: accountId must be a 12-digit account ID")
     return problems
 
 
