@@ -207,6 +207,30 @@ data "aws_iam_policy_document" "lambda" {
   }
 
   dynamic "statement" {
+    # Graphs of other accounts' metrics (slack_graph_cross_account_ids) through CloudWatch
+    # cross-account observability. The monitoring account reads linked metrics with its own
+    # cloudwatch permissions (no AssumeRole); AWS's setup guide ("Permissions needed to monitor
+    # across accounts", CloudWatch-Unified-Cross-Account-Setup) asks in addition for read access
+    # to the OAM links, oam:Get* and oam:List*: here the read-only actions by name. The list
+    # operations take no resource ARN.
+    for_each = local.graphs && length(var.slack_graph_cross_account_ids) > 0 ? ["cross-account"] : []
+    content {
+      sid    = "ReadCrossAccountObservabilityLinks"
+      effect = "Allow"
+      actions = [
+        "oam:GetLink",
+        "oam:GetSink",
+        "oam:GetSinkPolicy",
+        "oam:ListAttachedLinks",
+        "oam:ListLinks",
+        "oam:ListSinks",
+        "oam:ListTagsForResource",
+      ]
+      resources = ["*"]
+    }
+  }
+
+  dynamic "statement" {
     for_each = var.lambda_tracing_mode == "Active" ? ["xray"] : []
     content {
       # X-Ray has no resource-level permissions: "*" is the only possible resource.

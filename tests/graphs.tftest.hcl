@@ -109,7 +109,7 @@ run "app_mode_draws_graphs_by_default" {
   }
 }
 
-run "cross_account_graphs_reach_the_function_and_need_no_iam_change" {
+run "cross_account_graphs_reach_the_function_and_read_oam_links_without_assuming_a_role" {
   command = plan
 
   variables {
@@ -127,12 +127,30 @@ run "cross_account_graphs_reach_the_function_and_need_no_iam_change" {
 
   assert {
     # CloudWatch cross-account observability: the monitoring account reads its linked source
-    # accounts' metrics with its own cloudwatch permissions (the OAM link grants the access).
+    # accounts' metrics with its own cloudwatch permissions (no AssumeRole), plus read access to
+    # the OAM links (AWS's "Permissions needed to monitor across accounts").
     condition = (
-      length([for s in data.aws_iam_policy_document.lambda.statement : s if anytrue([for a in s.actions : startswith(a, "sts:") || startswith(a, "oam:")])]) == 0 &&
+      length([for s in data.aws_iam_policy_document.lambda.statement : s if anytrue([for a in s.actions : startswith(a, "sts:")])]) == 0 &&
       length([for s in data.aws_iam_policy_document.lambda.statement : s if contains(s.actions, "cloudwatch:GetMetricWidgetImage")]) == 1
     )
-    error_message = "Cross-account graphs add no AssumeRole or OAM permission: the one GetMetricWidgetImage statement serves them."
+    error_message = "Cross-account graphs assume no role: the one GetMetricWidgetImage statement draws them."
+  }
+
+  assert {
+    condition = [
+      for s in data.aws_iam_policy_document.lambda.statement : [s.effect, s.resources, alltrue([for a in s.actions : startswith(a, "oam:Get") || startswith(a, "oam:List")])]
+      if anytrue([for a in s.actions : startswith(a, "oam:")])
+    ] == [["Allow", toset(["*"]), true]]
+    error_message = "One statement reads the OAM links, with read-only oam:Get*/oam:List* actions only."
+  }
+}
+
+run "no_other_account_no_oam_permission" {
+  command = plan
+
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.lambda.statement : s if anytrue([for a in s.actions : startswith(a, "oam:")])]) == 0
+    error_message = "Without slack_graph_cross_account_ids the role gets no OAM permission."
   }
 }
 
@@ -170,6 +188,11 @@ run "graphs_switched_off_leave_no_permission" {
   assert {
     condition     = length([for s in data.aws_iam_policy_document.lambda.statement : s if s.sid == "DrawAlarmMetricGraphs"]) == 0
     error_message = "slack_graphs = false gives the role no GetMetricWidgetImage."
+  }
+
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.lambda.statement : s if s.sid == "ReadCrossAccountObservabilityLinks"]) == 0
+    error_message = "slack_graphs = false gives the role no OAM permission, whatever slack_graph_cross_account_ids says."
   }
 
   assert {
