@@ -104,6 +104,8 @@ def test_the_deployed_function_draws_graphs_with_the_one_permission_it_needs(
     variables = configuration["Environment"]["Variables"]
     assert variables["SLACK_GRAPHS"] == "true"
     assert variables["SLACK_GRAPH_WINDOW_MINUTES"] == "180"
+    assert variables["SLACK_GRAPH_JOIN_CHANNELS"] == "true"
+    assert "SLACK_GRAPH_CROSS_ACCOUNT_IDS" not in variables
     role = configuration["Role"].rsplit("/", 1)[-1]
     policy = stack.client("iam", "us-east-1").get_role_policy(
         RoleName=role, PolicyName=f"{NAME}-permissions"
@@ -122,7 +124,12 @@ def test_alarm_then_ok_is_one_message_resolved_in_place_and_a_replay_posts_nothi
     stack, deployment = app_stack
     alarm_name = deployment.output("alarm_names")["db-connections"]
     channels = {ALERTS: "alerts", DATABASE: "db-oncall"}
-    with FakeSlackApi(channels=channels) as fake:
+    # The app as the README sets it up: it posts to public channels through chat:write.public
+    # without being in them, and joins one (channels:join) before sharing a graph there.
+    scopes = frozenset({"chat:write", "chat:write.public", "files:write", "channels:join"})
+    with FakeSlackApi(channels=channels, scopes=scopes) as fake:
+        for channel in channels:
+            fake.set_channel(channel, member=False)
         overrides = {"SLACK_API_BASE_URL": fake.base_url}
 
         def invoke(event: dict) -> Any:
@@ -131,8 +138,13 @@ def test_alarm_then_ok_is_one_message_resolved_in_place_and_a_replay_posts_nothi
         with timed("slack-app-routing: ALARM through the inbox, with its graph"):
             alarm_event = _notify(stack, deployment, alarm_name, "ALARM")
             assert invoke(alarm_event) == {"batchItemFailures": []}
-        # The text first, then the graph, uploaded the way Slack wants files now.
-        assert [c.method for c in fake.calls] == ["chat.postMessage", *GRAPH_CALLS]
+        # The text first, then the graph, uploaded the way Slack wants files now, into a
+        # channel the app joined first (sharing a file needs membership).
+        assert [c.method for c in fake.calls] == [
+            "chat.postMessage",
+            "conversations.join",
+            *GRAPH_CALLS,
+        ]
         (message,) = fake.messages(DATABASE)
         (graph,) = message.replies
         (shared,) = graph.content["files"]
