@@ -363,7 +363,7 @@ variable "slack_graph_join_channels" {
 }
 
 variable "slack_graph_cross_account_ids" {
-  description = "Slack app mode with graphs: 12-digit IDs of other AWS accounts whose alarms' graphs this function may draw (the widget names the account). Needs CloudWatch cross-account observability with this account as the monitoring account and those accounts linked as sources (no IAM change here). Alarms of other accounts not listed get a short note in their thread instead of a graph of the wrong account's metrics."
+  description = "Slack app mode with graphs: 12-digit IDs of other AWS accounts whose alarms' graphs this function may draw (the widget names the account). Needs CloudWatch cross-account observability with this account as the monitoring account and those accounts linked as sources; gives the role read-only access to the OAM links (oam:Get*, oam:List*), no AssumeRole. Alarms of other accounts not listed get a short note in their thread instead of a graph of the wrong account's metrics."
   type        = list(string)
   default     = []
 
