@@ -464,7 +464,7 @@ def test_graph_account_draws_only_what_the_function_can_read(
     readable: tuple[str, ...],
     expected: tuple[bool, str | None],
 ) -> None:
-    alarm = dataclasses.replace(alarm_from("sns-alarm-cpu-high.json"), account=account)
+    alarm = replace(alarm_from("sns-alarm-cpu-high.json"), account=account)
     assert graph.graph_account(alarm, home, readable) == expected
 
 
