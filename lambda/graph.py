@@ -928,8 +928,8 @@ class GraphCollector:
 
 def _note_in(settings: Any) -> Any:  # noqa: ANN401 - Settings -> Callable[[str], str]
     """The cross-account note in the settings' language, the account named as messages do."""
-    from formatting import account_label  # noqa: PLC0415 - app mode with graphs only
+    from formatting import account_label, escape  # noqa: PLC0415 - app mode with graphs only
 
     return lambda account: cross_account_note(
-        account, account_label(account, settings), settings.language
+        account, escape(account_label(account, settings) or account), settings.language
     )

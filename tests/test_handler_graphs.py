@@ -328,14 +328,14 @@ def test_an_alarm_of_another_account_gets_a_note_in_its_thread_not_a_graph(
 ) -> None:
     cloudwatch = FakeCloudWatch(timeline)
     use_cloudwatch(cloudwatch)
-    env = {"MESSAGE_LANGUAGE": "ko", "ACCOUNT_NAMES": json.dumps({MEMBER: "payments"})}
+    env = {"MESSAGE_LANGUAGE": "ko", "ACCOUNT_NAMES": json.dumps({MEMBER: "payments <!here>"})}
     assert Harness(fake, clock, **env)(FOREIGN) == {"records": 1, "delivered": 1, "failed": 0}
     assert cloudwatch.widgets == []
     assert timeline == ["chat.postMessage", "chat.postMessage"]
     (message,) = fake.messages(ALERTS)
     (note,) = message.replies
     assert "그래프 없음" in note.text
-    assert "payments (444455556666)" in note.text
+    assert "payments &lt;!here&gt; (444455556666)" in note.text  # names cannot mention
     assert "slack_graph_cross_account_ids" in note.text
 
 
