@@ -158,10 +158,13 @@ class FakeSlackApi(LoopbackServer):
     `thread_ts` (thread_not_found) or a `chat.update` (message_not_found) for a message it does
     not know, enforces `min_interval` seconds between chat.postMessage calls per channel with
     HTTP 429 + Retry-After, checks the channel (channel_not_found, not_in_channel without
-    chat:write.public, is_archived) and the token's scopes (missing_scope).
+    chat:write.public, is_archived) and the token's scopes (missing_scope). The file upload flow
+    and conversations.join follow Slack's files rules (FILES_RATE_TIERS and the functions after
+    "the file upload flow"): sharing needs membership, one completion per file, short-lived
+    single-use upload URLs. `set_channel` says whether the app is in a channel, whether it is
+    private or archived.
 
-    `fail_next(method, error)` scripts errors. To add a method (e.g. the file upload steps
-    files.getUploadURLExternal and files.completeUploadExternal), add a handler to `methods`:
+    `fail_next(method, error)` scripts errors. To add a method, add a handler to `methods`:
     it receives the JSON arguments and returns an Answer. Non-API URLs (the upload URL that
     files.getUploadURLExternal hands out) go to `raw_paths`, keyed by path: the handler gets
     the raw body bytes.
