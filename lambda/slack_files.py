@@ -5,13 +5,14 @@
 3. files.completeUploadExternal (files=[{id, title}], channel_id, thread_ts)
 
 Steps 1 and 3 go through slack_api.SlackApi (form bodies; the caller's deadline included).
-Steps 1 and 2 are retried like any call. Step 3 "can only be called once" (its method page):
-it is retried only after HTTP 429 / ratelimited, which Slack answers before doing anything;
-after a timeout, a 5xx or internal_error/fatal_error ("some aspect of the operation may have
-succeeded", Slack's common errors) the file may be shared already, so the upload ends there
-(step "complete_unconfirmed"). The upload URL is a capability: it is never logged. Needs the
-files:write scope, and the app must be a member of the channel: chat:write.public covers
-chat.postMessage only (field report: getnao/nao#1372).
+Steps 1 and 2 are retried like any call; when a POST went unanswered and its retry is refused
+with a 4xx (an upload URL may take the bytes once), step 3 is still tried. Step 3 "can only be
+called once" (its method page): it is retried only after HTTP 429 / ratelimited, which Slack
+answers before doing anything; after a timeout, a 5xx or internal_error/fatal_error ("some
+aspect of the operation may have succeeded", Slack's common errors) the file may be shared
+already, so the upload ends there (step "complete_unconfirmed"). The upload URL is a
+capability: it is never logged. Needs the files:write scope, and the app must be a member of
+the channel: chat:write.public covers chat.postMessage only (field report: getnao/nao#1372).
 """
 
 from __future__ import annotations
@@ -124,14 +125,22 @@ def upload_file(
     file_id = (started.response or {}).get("file_id")
     if not is_allowed_upload_url(upload_url) or not isinstance(file_id, str) or not file_id:
         return FileUpload(False, "get_upload_url", error="no usable upload_url/file_id in answer")
+    unanswered: list[Attempt] = []
+
+    def post(timeout: float) -> Attempt:
+        attempt = _post_bytes(str(upload_url), content, timeout)
+        if attempt.status is None:
+            unanswered.append(attempt)
+        return attempt
+
     sent = send_with_retries(
-        lambda timeout: _post_bytes(str(upload_url), content, timeout),
+        post,
         policy=policy or api.policy,
         deadline=deadline,
         sleep=api.sleep,
         clock=api.clock,
     )
-    if not sent.delivered:
+    if not sent.delivered and not _bytes_may_be_there(sent, unanswered):
         return FileUpload(False, "upload", file_id, f"{sent.outcome}: {sent.error}")
     complete: dict[str, Any] = {
         "files": [{"id": file_id, "title": title}],
@@ -155,6 +164,15 @@ def upload_file(
             f"{finished.error} (not retried: Slack completes an upload once; it may be shared)",
         )
     return FileUpload(False, "complete", file_id, finished.error)
+
+
+def _bytes_may_be_there(sent: Delivery, unanswered: list[Attempt]) -> bool:
+    """An earlier POST got no answer (it may have arrived) and a retry was refused with a 4xx:
+    the upload URL may take the bytes once only (not documented; the harsher reading), so the
+    refusal can mean "already have them". Completing then either shares the file or answers
+    file_not_found, and is still called once."""
+    status = sent.status
+    return bool(unanswered) and status is not None and 400 <= status < 500
 
 
 # Answers after which Slack may have shared the file: no answer at all, a server error, or

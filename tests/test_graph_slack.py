@@ -678,3 +678,68 @@ def test_the_functions_own_account_is_drawn_as_always(fake: FakeSlackApi, api: S
     assert "accountId" not in json.dumps(cloudwatch.widgets)
     (message,) = fake.messages(CHANNEL)
     assert [bool(r.content.get("files")) for r in message.replies] == [True]
+
+
+# --- a byte POST whose answer was lost ----------------------------------------------------------
+
+
+def slow_upload_api(fake: FakeSlackApi, clock: SharedClock) -> SlackApi:
+    policy = RetryPolicy(max_attempts=3, request_timeout=0.3, base_delay=0.1, max_delay=0.2)
+    return SlackApi(DEFAULT_TOKEN, base_url=fake.base_url, policy=policy, clock=clock)
+
+
+def test_bytes_that_arrived_unanswered_are_still_shared(
+    fake: FakeSlackApi, clock: SharedClock
+) -> None:
+    """The first POST lands but its answer is lost; the single-use URL refuses the retry: the
+    upload is completed anyway, once, and the graph is there."""
+    api = slow_upload_api(fake, clock)
+    ts = posted_message(api)
+    receive = fake._receive_upload
+    answers: list[int] = []
+
+    def lands_then_stalls(file_id: str, body: bytes) -> Answer:
+        answer = receive(file_id, body)
+        answers.append(answer.status)
+        if len(answers) == 1:
+            time.sleep(0.6)  # after the client's 0.3 s timeout
+        return answer
+
+    fake._receive_upload = lands_then_stalls  # type: ignore[method-assign]
+    outcome = post_graph(alarm_in(), CHANNEL, ts, api=api, client=FakeCloudWatch())
+    assert answers == [200, 404]
+    assert outcome.posted
+    assert len(fake.calls_to("files.completeUploadExternal")) == 1
+    (message,) = fake.messages(CHANNEL)
+    assert len(message.replies) == 1
+
+
+def test_bytes_that_never_arrived_end_in_one_refused_completion(
+    fake: FakeSlackApi, clock: SharedClock
+) -> None:
+    api = slow_upload_api(fake, clock)
+    ts = posted_message(api)
+    attempts: list[int] = []
+
+    def stalls_then_refuses(file_id: str, body: bytes) -> Answer:
+        attempts.append(len(body))
+        if len(attempts) == 1:
+            time.sleep(0.6)  # nothing stored, no answer in time
+            return Answer({"ok": False}, 500)
+        return Answer({"ok": False, "error": "upload_url_invalid"}, 404)
+
+    fake._receive_upload = stalls_then_refuses  # type: ignore[method-assign]
+    outcome = post_graph(alarm_in(), CHANNEL, ts, api=api, client=FakeCloudWatch())
+    assert (outcome.posted, outcome.error) == (False, "complete: file_not_found")
+    assert len(fake.calls_to("files.completeUploadExternal")) == 1
+    assert_text_alone(fake)
+
+
+def test_a_refused_byte_post_without_a_lost_answer_is_not_completed(
+    fake: FakeSlackApi, api: SlackApi
+) -> None:
+    ts = posted_message(api)
+    fake._receive_upload = lambda file_id, body: Answer({"ok": False}, 404)  # type: ignore[method-assign]
+    outcome = post_graph(alarm_in(), CHANNEL, ts, api=api, client=FakeCloudWatch())
+    assert outcome.error == "upload: permanent_error: HTTP 404"
+    assert fake.calls_to("files.completeUploadExternal") == []
