@@ -1,4 +1,9 @@
-"""FakeSlack: a local stand-in for a Slack incoming webhook with scripted responses."""
+"""FakeSlack: a local stand-in for a Slack incoming webhook with scripted responses.
+
+Like Slack, it refuses content that breaks a rule of support.slack_rules with HTTP 400 and the
+bare error string (invalid_blocks, invalid_attachments, msg_blocks_too_long,
+too_many_attachments, no_text; a body that is not a JSON object: invalid_payload).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from support.loopback_server import LoopbackServer
+from support.slack_rules import message_refusal
 
 WEBHOOK_PATH = "/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX"
 
@@ -39,6 +45,27 @@ class Request:
 
 ScriptEntry = Response | tuple[Any, ...] | int
 
+# Incoming webhooks answer a refused message with an HTTP status and the bare error string
+# (api.slack.com/changelog/2016-05-17-changes-to-errors-for-incoming-webhooks: 400
+# invalid_payload; field reports: 400 invalid_blocks in sourcegraph/sourcegraph#49979 and
+# bugsink/bugsink#317, 400 invalid_attachments in slackapi/node-slack-sdk#809). No report shows
+# msg_blocks_too_long over a webhook; the fake answers it like the others (400), the reading
+# that makes the product handle it.
+WEBHOOK_REFUSAL_STATUS = 400
+
+
+def webhook_refusal(body: bytes) -> Response | None:
+    """Slack's answer to a webhook body it will not post, or None if it takes it."""
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except ValueError:
+        return Response(WEBHOOK_REFUSAL_STATUS, "invalid_payload")
+    refusal = message_refusal(payload)
+    if refusal is None:
+        return None
+    error = "invalid_payload" if refusal.error == "invalid_arguments" else refusal.error
+    return Response(WEBHOOK_REFUSAL_STATUS, error)
+
 
 def _as_response(entry: ScriptEntry) -> Response:
     """Accept Response, status, (status, body), (status, body, headers) or (.., delay)."""
@@ -60,7 +87,8 @@ class FakeSlack(LoopbackServer):
     ...     # post to slack.url; then inspect slack.requests (JSON bodies) or slack.received
 
     Scripted responses are used in order, then `default` (200 "ok"). Subclasses may override
-    `next_response(request_body)` to inject faults at random (the soak does).
+    `next_response(request_body)` to inject faults at random (the soak does). A body Slack
+    would refuse (`webhook_refusal`) gets Slack's 400 and leaves the script untouched.
     """
 
     def __init__(self, default: Response | None = None) -> None:
@@ -136,7 +164,7 @@ class FakeSlack(LoopbackServer):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                response = fake.next_response(body)
+                response = webhook_refusal(body) or fake.next_response(body)
                 try:
                     parsed = json.loads(body.decode("utf-8")) if body else None
                 except ValueError:

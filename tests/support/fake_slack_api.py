@@ -14,9 +14,13 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from support.loopback_server import LoopbackServer
+from support.slack_rules import message_refusal, shown_text
 
 DEFAULT_TOKEN = "xoxb-0000000000-0000000000000-fakefakefakefakefakefake"  # noqa: S105 - fake
 CONTENT_KEYS = ("text", "blocks", "attachments")
+# chat.update is a Tier 3 method: "50+ per minute" per workspace (docs.slack.dev/apis/web-api/
+# rate-limits, the chat.update method page). Harsher reading: exactly 50 in any 60 seconds.
+UPDATE_LIMIT_PER_MINUTE = 50
 # Slack answers a JSON body on this method with invalid_arguments, naming filename and length as
 # missing although they are there (seen live); a form works.
 FORM_ONLY_METHODS = frozenset({"files.getUploadURLExternal"})
@@ -51,6 +55,8 @@ class Message:
     reply_broadcast: bool = False
     versions: list[dict[str, Any]] = field(default_factory=list)
     replies: list[Message] = field(default_factory=list)
+    # Posted by someone else (a person, another app): chat.update answers cant_update_message.
+    foreign: bool = False
 
     @property
     def text(self) -> str:
@@ -120,6 +126,31 @@ def _error(error: str, status: int = 200, **extra: Any) -> Answer:
     return Answer({"ok": False, "error": error, **extra}, status)
 
 
+def _content_refusal(arguments: dict[str, Any]) -> Answer | None:
+    """Slack's answer to message content that breaks a rule of support.slack_rules: HTTP 200
+    {"ok": false, "error": "invalid_blocks", "errors": [...], "response_metadata": ...} as
+    field reports show it (the `errors` entries end in a json-pointer)."""
+    refusal = message_refusal({key: arguments[key] for key in CONTENT_KEYS if key in arguments})
+    if refusal is None:
+        return None
+    if not refusal.details:
+        return _error(refusal.error)
+    messages = [f"[ERROR] {detail}" for detail in refusal.details]
+    return _error(
+        refusal.error,
+        errors=list(refusal.details),
+        response_metadata={"messages": messages},
+    )
+
+
+def _stored_content(arguments: dict[str, Any]) -> dict[str, Any]:
+    """The content as the channel keeps it: top-level text cut at 40,000 characters."""
+    content = {key: arguments[key] for key in CONTENT_KEYS if key in arguments}
+    if isinstance(content.get("text"), str):
+        content["text"] = shown_text(content["text"])
+    return content
+
+
 def _form_arguments(body: bytes) -> dict[str, str] | None:
     """An application/x-www-form-urlencoded body as Slack reads it: every value a string."""
     try:
@@ -162,9 +193,15 @@ class FakeSlackApi(LoopbackServer):
     and conversations.join follow Slack's files rules (FILES_RATE_TIERS and the functions after
     "the file upload flow"): sharing needs membership, one completion per file, short-lived
     single-use upload URLs. `set_channel` says whether the app is in a channel, whether it is
-    private or archived.
+    private or archived. Message content must pass every rule of support.slack_rules
+    (invalid_blocks, invalid_attachments, msg_blocks_too_long, too_many_attachments, no_text);
+    top-level text is cut at 40,000. chat.update is Tier 3 (50 per minute per workspace, then
+    429 + Retry-After) and refuses a message another app or person posted
+    (cant_update_message; `add_foreign_message`).
 
-    `fail_next(method, error)` scripts errors. To add a method, add a handler to `methods`:
+    `fail_next(method, error)` scripts errors; `fail_after_posting(method)` lets the call take
+    effect and then answers internal_error, as Slack may ("some aspect of the operation may
+    have succeeded"). To add a method, add a handler to `methods`:
     it receives the JSON arguments and returns an Answer. Non-API URLs (the upload URL that
     files.getUploadURLExternal hands out) go to `raw_paths`, keyed by path: the handler gets
     the raw body bytes.
@@ -177,12 +214,14 @@ class FakeSlackApi(LoopbackServer):
         channels: dict[str, str] | None = None,
         scopes: frozenset[str] = frozenset({"chat:write", "chat:write.public", "files:write"}),
         min_interval: float = 1.0,
+        update_limit_per_minute: int = UPDATE_LIMIT_PER_MINUTE,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(name="FakeSlackApi")
         self.token = token
         self.scopes = set(scopes)
         self.min_interval = min_interval
+        self.update_limit_per_minute = update_limit_per_minute
         self.clock = clock
         self.channels: dict[str, Channel] = {
             cid: Channel(cid, name) for cid, name in (channels or {"C0ALERTS01": "alerts"}).items()
@@ -200,6 +239,8 @@ class FakeSlackApi(LoopbackServer):
         self._lock = threading.RLock()
         self._script: list[tuple[str, Answer]] = []
         self._last_post: dict[str, float] = {}
+        self._updates: list[float] = []  # clock() of each accepted chat.update, last minute
+        self._after: list[tuple[str, Answer]] = []  # faults answered after the call took effect
         self._ts_counter = 0
         self._tier_calls: dict[str, list[float]] = {}
 
@@ -244,6 +285,24 @@ class FakeSlackApi(LoopbackServer):
                 found.private = private
             if archived is not None:
                 found.archived = archived
+
+    def fail_after_posting(
+        self, method: str, error: str = "internal_error", *, status: int = 200, count: int = 1
+    ) -> None:
+        """Let the next `count` successful calls of `method` take effect (the message is posted
+        or updated) and answer {"ok": false, "error": error} all the same. Slack's common
+        errors: internal_error / fatal_error, "It's possible some aspect of the operation
+        succeeded before the error was raised"; the Web API has no idempotency key."""
+        answer = Answer({"ok": False, "error": error}, status)
+        with self._lock:
+            self._after.extend([(method, answer)] * count)
+
+    def add_foreign_message(self, channel: str, text: str) -> str:
+        """A message someone else posted (a person, another app) in the channel; its ts."""
+        with self._lock:
+            message = Message(channel, self._next_ts(), {"text": text}, foreign=True)
+            self.channels[channel].messages.append(message)
+            return message.ts
 
     def messages(self, channel: str) -> list[Message]:
         """The channel's top-level messages, oldest first (each with its replies)."""
@@ -298,10 +357,13 @@ class FakeSlackApi(LoopbackServer):
         channel = self._channel(arguments)
         if isinstance(channel, Answer):
             return channel
-        if not any(arguments.get(key) for key in CONTENT_KEYS):
-            return _error("no_text")
+        refused = _content_refusal(arguments)
+        if refused is not None:
+            return refused
         now = self.clock()
         last = self._last_post.get(channel.id)
+        # "1 message per second per channel, short bursts allowed" (chat.postMessage, Rate
+        # limits). Harsher reading: no burst at all.
         if last is not None and now - last < self.min_interval:
             wait = max(1, math.ceil(self.min_interval - (now - last)))
             return Answer({"ok": False, "error": "ratelimited"}, 429, (("Retry-After", str(wait)),))
@@ -312,7 +374,7 @@ class FakeSlackApi(LoopbackServer):
             if parent is None:
                 return _error("thread_not_found")
         self._last_post[channel.id] = now
-        content = {key: arguments[key] for key in CONTENT_KEYS if key in arguments}
+        content = _stored_content(arguments)
         message = Message(
             channel=channel.id,
             ts=self._next_ts(),
@@ -335,11 +397,31 @@ class FakeSlackApi(LoopbackServer):
         message = self.find(channel.id, str(arguments.get("ts")))
         if message is None:
             return _error("message_not_found")
-        if not any(arguments.get(key) for key in CONTENT_KEYS):
-            return _error("no_text")
+        if message.foreign:
+            # chat.update: cant_update_message "Authenticated user does not have permission
+            # to update this message" (an app may edit only its own messages).
+            return _error("cant_update_message")
+        refused = _content_refusal(arguments)
+        if refused is not None:
+            return refused
+        limited = self._update_rate_limited()
+        if limited is not None:
+            return limited
         message.versions.append(message.content)
-        message.content = {key: arguments[key] for key in CONTENT_KEYS if key in arguments}
+        message.content = _stored_content(arguments)
         return Answer({"ok": True, "channel": channel.id, "ts": message.ts, "text": message.text})
+
+    def _update_rate_limited(self) -> Answer | None:
+        """Tier 3 for chat.update: at most `update_limit_per_minute` in any 60 s per workspace;
+        beyond, HTTP 429 with Retry-After until the oldest leaves the window (rate limits page:
+        "HTTP 429 Too Many Requests ... a Retry-After HTTP header")."""
+        now = self.clock()
+        self._updates = [at for at in self._updates if now - at < 60.0]
+        if len(self._updates) >= self.update_limit_per_minute:
+            wait = max(1, math.ceil(60.0 - (now - self._updates[0])))
+            return Answer({"ok": False, "error": "ratelimited"}, 429, (("Retry-After", str(wait)),))
+        self._updates.append(now)
+        return None
 
     # --- the file upload flow (files.upload is retired) and conversations.join --------------
 
@@ -519,7 +601,13 @@ class FakeSlackApi(LoopbackServer):
                 return _error("invalid_arguments")
             if method.startswith("chat.") and "chat:write" not in self.scopes:
                 return _error("missing_scope", needed="chat:write", provided=",".join(self.scopes))
-            return handler(arguments)
+            answer = handler(arguments)
+            if answer.body.get("ok"):
+                for index, (after_method, after) in enumerate(self._after):
+                    if after_method == method:
+                        del self._after[index]
+                        return after
+            return answer
 
     # --- the HTTP side --------------------------------------------------------------------
 

@@ -13,6 +13,10 @@ stopped). Each POST draws one outcome from a seeded RNG: a clean 200 "ok", or on
   ``permanent_invalid_payload``, every later request for that alarm is rejected too, as real
   Slack rejects the same payload every time).
 
+Content Slack refuses (support.slack_rules: a block over its limit, more than 50 blocks, the
+block-text total) is answered 400 with Slack's error string every time, before any fault is
+drawn; such a request is recorded as ``refused_<error>``.
+
 Every request is attributed to an alarm by a key found in its JSON body (``soak-00042`` by
 default), so after a run the fake can say whether a given alarm was delivered (a 200 or a
 ``slow`` post) and how many times. A body that is not JSON gets a real 400 and is counted apart.
@@ -39,6 +43,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
 from support.loopback_server import LoopbackServer
+from support.slack_rules import message_refusal
 
 OK = "ok"
 NOT_JSON = "not_json"
@@ -120,6 +125,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(400, "invalid_payload")
             return
         key = fake.key_of(body)
+        refusal = message_refusal(json.loads(body))
+        if refusal is not None:
+            # Slack refuses such content every time, whatever else goes on (slack_rules).
+            fake._record(Attempt(key, f"refused_{refusal.error}"))
+            self._answer(400, refusal.error)
+            return
         outcome = fake._draw(key)
         fake._record(Attempt(key, outcome))
         if outcome == OK:

@@ -20,7 +20,12 @@ class Answer:
 
 class RateLimitedSlack(FakeSlack):
     """A token bucket of `burst` messages refilled at `rate` per second; an empty bucket
-    answers 429 rate_limited with an integer Retry-After (seconds), as Slack's webhooks do."""
+    answers 429 rate_limited with an integer Retry-After (seconds), as Slack's webhooks do.
+
+    Source: Slack's rate limits page, incoming webhooks: "1 per second per channel, short
+    bursts allowed" ... "HTTP 429 Too Many Requests" with a Retry-After header. The burst size
+    is not documented: 5 is a guess; tests that must not depend on it use burst=1. Content is
+    checked first, as FakeSlack does (support.slack_rules)."""
 
     def __init__(self, *, rate: float = 1.0, burst: int = 5) -> None:
         super().__init__()
