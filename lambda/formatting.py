@@ -32,6 +32,11 @@ BLOCKS_LIMIT = 50
 BUTTON_URL_LIMIT = 3000
 FALLBACK_TEXT_LIMIT = 3000
 ELLIPSIS = "…"
+# Slack refuses a message whose blocks hold too many characters in all (msg_blocks_too_long):
+# "12,000 text characters with a buffer for block containers" (Slack staff, slackapi/bolt-js
+# #2509), refusals reported as low as 11,341 (bolt-js#2867). Both renderers keep each message's
+# blocks within this budget, counted by block_chars; the margin covers Slack's own counting.
+MESSAGE_BUDGET = 10_000
 
 STATE_STYLES = {
     "ALARM": (":rotating_light:", "#E01E5A"),
@@ -75,6 +80,18 @@ def truncate(value: str, limit: int) -> str:
     if amp != -1 and ";" not in cut[amp:]:
         cut = cut[:amp]
     return cut + ELLIPSIS
+
+
+def block_chars(value: object, key: str | None = None) -> int:
+    """Characters in blocks as the budget counts them: every string (texts, URLs, ids) but the
+    `type` and `style` names, in UTF-16 code units, as sent (`&amp;` counts 5)."""
+    if isinstance(value, str):
+        return 0 if key in ("type", "style") else utf16_len(value)
+    if isinstance(value, dict):
+        return sum(block_chars(v, k) for k, v in value.items())
+    if isinstance(value, list):
+        return sum(block_chars(v, key) for v in value)
+    return 0
 
 
 def plain_text(text: str, limit: int) -> dict[str, Any]:
@@ -157,10 +174,11 @@ def account_label(account: str | None, settings: Settings) -> str | None:
 # --- shared blocks and payload parts --------------------------------------------------------
 
 
-def notes_block(notes: tuple[str, ...]) -> dict[str, Any]:
-    """The configuration notes (settings that fell back to a default), shown under the alarm."""
+def notes_block(notes: tuple[str, ...], limit: int = SECTION_TEXT_LIMIT) -> dict[str, Any]:
+    """The configuration notes (settings that fell back to a default), shown under the alarm,
+    cut to `limit` characters (at most a section's 3,000)."""
     text = "\n".join(f":warning: alarm-to-slack configuration: {escape(n)}" for n in notes)
-    return {"type": "context", "elements": [mrkdwn(text, SECTION_TEXT_LIMIT)]}
+    return {"type": "context", "elements": [mrkdwn(text, min(limit, SECTION_TEXT_LIMIT))]}
 
 
 def apply_overrides(payload: dict[str, Any], settings: Settings) -> dict[str, Any]:

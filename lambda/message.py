@@ -9,12 +9,14 @@ from formatting import (
     FIELD_LIMIT,
     FIELDS_PER_SECTION,
     HEADER_LIMIT,
+    MESSAGE_BUDGET,
     NEUTRAL_STYLE,
     SECTION_TEXT_LIMIT,
     STATE_STYLES,
     TEXT_STYLE,
     account_label,
     apply_overrides,
+    block_chars,
     console_url,
     escape,
     format_timestamp,
@@ -30,7 +32,13 @@ from text import safe_text
 # typing costs cold-start time and is only needed by type checkers.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
+
+# The shortest a text is cut to when a message must fit MESSAGE_BUDGET.
+MIN_TEXT_CAP = 100
+# The reason in a text-only message: enough to read, short enough for any notification.
+PLAIN_REASON_LIMIT = 1000
 
 LABELS = {
     "en": {
@@ -108,8 +116,8 @@ COMPARISONS = {
 }
 
 
-def _field(label: str, value: str) -> dict[str, Any]:
-    return mrkdwn(f"*{label}*\n{escape(value)}", FIELD_LIMIT)
+def _field(label: str, value: str, cap: int) -> dict[str, Any]:
+    return mrkdwn(f"*{label}*\n{escape(value)}", min(FIELD_LIMIT, cap))
 
 
 # --- values -------------------------------------------------------------------------------
@@ -178,15 +186,16 @@ def _sections_of_fields(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def _text_section(label: str, value: str, *, code: bool = False) -> dict[str, Any]:
+def _text_section(label: str, value: str, cap: int, *, code: bool = False) -> dict[str, Any]:
+    limit = min(SECTION_TEXT_LIMIT, cap)
     body = escape(value)
     if code:
         # Leave room for the fences so a truncated block stays a code block.
-        body = "```" + truncate(body, SECTION_TEXT_LIMIT - len(label) - 12) + "```"
-    return {"type": "section", "text": mrkdwn(f"*{label}*\n{body}", SECTION_TEXT_LIMIT)}
+        body = "```" + truncate(body, max(limit - len(label) - 12, 10)) + "```"
+    return {"type": "section", "text": mrkdwn(f"*{label}*\n{body}", limit)}
 
 
-def _alarm_blocks(alarm: Alarm, settings: Settings, labels: dict[str, str]) -> list[dict]:
+def _alarm_blocks(alarm: Alarm, settings: Settings, labels: dict[str, str], cap: int) -> list[dict]:
     state = alarm.state or labels["no_state"]
     emoji, _ = STATE_STYLES.get(alarm.state or "", NEUTRAL_STYLE)
     name = alarm.name or labels["no_name"]
@@ -197,9 +206,9 @@ def _alarm_blocks(alarm: Alarm, settings: Settings, labels: dict[str, str]) -> l
         }
     ]
     if alarm.description:
-        blocks.append(_text_section(labels["description"], alarm.description))
+        blocks.append(_text_section(labels["description"], alarm.description, cap))
     if alarm.reason:
-        blocks.append(_text_section(labels["reason"], alarm.reason))
+        blocks.append(_text_section(labels["reason"], alarm.reason, cap))
 
     region = alarm.region
     if alarm.region_name and alarm.region_name != region:
@@ -220,16 +229,17 @@ def _alarm_blocks(alarm: Alarm, settings: Settings, labels: dict[str, str]) -> l
         (labels["condition"], _condition(alarm, labels)),
         (labels["period"], _period(alarm)),
     ]
-    blocks += _sections_of_fields([_field(k, v) for k, v in summary if v])
-    blocks += _sections_of_fields([_field(k, v) for k, v in details if v])
+    blocks += _sections_of_fields([_field(k, v, cap) for k, v in summary if v])
+    blocks += _sections_of_fields([_field(k, v, cap) for k, v in details if v])
 
     if alarm.metrics:
         lines = "\n".join(_metric_query_line(q) for q in alarm.metrics)
-        blocks.append(_text_section(labels["metrics"], lines, code=True))
+        blocks.append(_text_section(labels["metrics"], lines, cap, code=True))
     if alarm.alarm_rule:
-        blocks.append(_text_section(labels["alarm_rule"], alarm.alarm_rule, code=True))
+        blocks.append(_text_section(labels["alarm_rule"], alarm.alarm_rule, cap, code=True))
     if alarm.triggering_children:
-        blocks.append(_text_section(labels["triggered_by"], "\n".join(alarm.triggering_children)))
+        children = "\n".join(alarm.triggering_children)
+        blocks.append(_text_section(labels["triggered_by"], children, cap))
     url = console_url(alarm)
     if url:
         blocks.append(
@@ -247,13 +257,13 @@ def _alarm_blocks(alarm: Alarm, settings: Settings, labels: dict[str, str]) -> l
     return blocks
 
 
-def _other_blocks(alarm: Alarm, labels: dict[str, str]) -> list[dict]:
+def _other_blocks(alarm: Alarm, labels: dict[str, str], cap: int) -> list[dict]:
     title = alarm.subject or labels["notification"]
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": plain_text(f"{TEXT_STYLE[0]} {escape(title)}", HEADER_LIMIT)}
     ]
     body = alarm.text if alarm.text and alarm.text.strip() else labels["empty"]
-    blocks.append(_text_section(labels["message"], body, code=alarm.kind == "unknown"))
+    blocks.append(_text_section(labels["message"], body, cap, code=alarm.kind == "unknown"))
     return blocks
 
 
@@ -293,12 +303,66 @@ def format_fallback(alarm: Alarm, settings: Settings) -> dict[str, Any]:
     return {"text": truncate(safe_text(text), FALLBACK_TEXT_LIMIT)}
 
 
-def _states_block(states: tuple[str, ...], labels: dict[str, str]) -> dict[str, Any]:
+def format_plain(alarm: Alarm, settings: Settings) -> dict[str, Any]:
+    """The alarm as text only (no blocks): state, name, reason and time, for when Slack refused
+    its Block Kit message. Every value passes through safe_text; never raises."""
+    labels = LABELS.get(settings.language, LABELS["en"])
+    lines = [_fallback_text(alarm, settings, labels)]
+    if alarm.kind == "alarm":
+        reason = safe_text(str(alarm.reason or ""))
+        when = format_timestamp(alarm.timestamp, settings.tz)
+        if reason:
+            lines.append(truncate(escape(reason), PLAIN_REASON_LIMIT))
+        if when:
+            lines.append(escape(safe_text(when)))
+    elif alarm.text:
+        lines.append(truncate(escape(safe_text(alarm.text)), PLAIN_REASON_LIMIT))
+    for note in settings.notes:
+        lines.append(f":warning: alarm-to-slack configuration: {escape(safe_text(note))}")
+    payload = {"text": truncate(safe_text("\n".join(lines)), FALLBACK_TEXT_LIMIT)}
+    return apply_overrides(payload, settings)
+
+
+def _states_block(states: tuple[str, ...], labels: dict[str, str], cap: int) -> dict[str, Any]:
     path = escape(" → ".join(states))
-    return {
-        "type": "context",
-        "elements": [mrkdwn(labels["flapped"].replace("{path}", path), SECTION_TEXT_LIMIT)],
-    }
+    text = labels["flapped"].replace("{path}", path)
+    return {"type": "context", "elements": [mrkdwn(text, min(SECTION_TEXT_LIMIT, cap))]}
+
+
+def _blocks(
+    alarm: Alarm, settings: Settings, labels: dict[str, str], states: tuple[str, ...], cap: int
+) -> list[dict[str, Any]]:
+    """The message's blocks with every text cut to `cap` characters (or its own limit)."""
+    if alarm.kind == "alarm":
+        blocks = _alarm_blocks(alarm, settings, labels, cap)
+        if len(states) > 1:
+            blocks.insert(1, _states_block(states, labels, cap))
+    else:
+        blocks = _other_blocks(alarm, labels, cap)
+    if settings.notes:
+        blocks = [*blocks[: BLOCKS_LIMIT - 1], notes_block(settings.notes, cap)]
+    return blocks[:BLOCKS_LIMIT]
+
+
+def _blocks_within_budget(render: Callable[[int], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The blocks `render(cap)` makes with the largest cap that keeps them within
+    MESSAGE_BUDGET: the longest texts are shortened first, all to the same length, so the
+    short ones (name, state, time) stay whole and the reason keeps its start. If even the
+    smallest cap does not fit, the last blocks go until it does (the header stays)."""
+    blocks = render(SECTION_TEXT_LIMIT)
+    if block_chars(blocks) <= MESSAGE_BUDGET:
+        return blocks
+    low, high = MIN_TEXT_CAP, SECTION_TEXT_LIMIT
+    while low < high:
+        middle = (low + high + 1) // 2
+        if block_chars(render(middle)) <= MESSAGE_BUDGET:
+            low = middle
+        else:
+            high = middle - 1
+    blocks = render(low)
+    while len(blocks) > 1 and block_chars(blocks) > MESSAGE_BUDGET:
+        blocks.pop()
+    return blocks
 
 
 def format_message(
@@ -312,16 +376,11 @@ def format_message(
     labels = LABELS.get(settings.language, LABELS["en"])
     if alarm.kind == "alarm":
         _, color = STATE_STYLES.get(alarm.state or "", NEUTRAL_STYLE)
-        blocks = _alarm_blocks(alarm, settings, labels)
-        if len(states) > 1:
-            blocks.insert(1, _states_block(states, labels))
     else:
         color = TEXT_STYLE[1]
-        blocks = _other_blocks(alarm, labels)
-    if settings.notes:
-        blocks = [*blocks[: BLOCKS_LIMIT - 1], notes_block(settings.notes)]
+    blocks = _blocks_within_budget(lambda cap: _blocks(alarm, settings, labels, states, cap))
     payload: dict[str, Any] = {
         "text": _fallback_text(alarm, settings, labels),
-        "attachments": [{"color": color, "blocks": blocks[:BLOCKS_LIMIT]}],
+        "attachments": [{"color": color, "blocks": blocks}],
     }
     return apply_overrides(payload, settings)
