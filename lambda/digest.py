@@ -12,14 +12,17 @@ from dataclasses import dataclass
 
 from formatting import (
     HEADER_LIMIT,
+    MESSAGE_BUDGET,
     NEUTRAL_STYLE,
     STATE_STYLES,
     MessagePart,
     account_label,
     apply_overrides,
+    block_chars,
     console_url,
     escape,
     format_timestamp,
+    mrkdwn,
     notes_block,
     number_text,
     truncate,
@@ -35,11 +38,12 @@ if TYPE_CHECKING:
     from grouping import Entry
     from settings import Settings
 
-# Slack refuses a message whose blocks hold more than about 12,000 characters in all
-# (msg_blocks_too_long), well below the sum of the per-block limits; keep a margin.
-MESSAGE_TEXT_BUDGET = 11_400
+# Each part's blocks, header, context and notes included, stay within MESSAGE_BUDGET
+# (formatting.py: Slack refuses about 12,000 characters in all, msg_blocks_too_long).
 SECTION_BUDGET = 2_900  # of the 3,000 a section text may hold
-BLOCKS_BUDGET = 48  # of 50: header and context come on top of the sections
+BLOCKS_BUDGET = 47  # of 50: the header, the context and (first part) the notes come on top
+HEADING_LIMIT = 300  # a group's heading (state · account · region · metric), count apart
+CONTEXT_LIMIT = 300  # the date · zone · part line
 TOP_TEXT_LIMIT = 3_900  # Slack truncates long top-level text; notifications show only the start
 LINE_LIMIT = 1_200  # one alarm's line, link markup included
 NAME_LIMIT = 400
@@ -114,7 +118,8 @@ def _heading(key: tuple[Any, ...], count: int, settings: Settings) -> str:
     # "payments-prod (444455556666)" when ACCOUNT_NAMES names the account.
     where = account_label(account or None, settings)
     title = " · ".join(escape(p) for p in (state, where, region, topic) if p)
-    return f"*{title}* ({count})"
+    # A topic is whatever the event says (a 5,000-character namespace is valid JSON).
+    return f"*{truncate(title, HEADING_LIMIT)}* ({count})"
 
 
 _DATAPOINT = re.compile(r"datapoints? \[(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?) \(")
@@ -168,6 +173,7 @@ def _line(entry: Entry, settings: Settings, labels: dict[str, str], *, with_date
     url = console_url(alarm, short=True)
     date, time, _ = _split_time(format_timestamp(alarm.timestamp, settings.tz))
     when = f"{date[5:]} {time}" if with_date and date and time else time
+    when = escape(when) if when else when  # an unparseable time comes back verbatim
     detail = (
         labels["flapped"].replace("{path}", " → ".join(entry.states))
         if entry.flapped
@@ -201,7 +207,7 @@ def _paginate(
             candidate = f"{text}\n{line}"
             page = pages[-1]
             full_section = utf16_len(candidate) > SECTION_BUDGET
-            full_page = page.chars + utf16_len(candidate) + header_chars > MESSAGE_TEXT_BUDGET
+            full_page = page.chars + utf16_len(candidate) + header_chars > MESSAGE_BUDGET
             if members and (full_section or full_page):
                 page.sections.append((text, members))
                 page.chars += utf16_len(text)
@@ -210,7 +216,7 @@ def _paginate(
             page = pages[-1]
             if page.sections and (
                 len(page.sections) >= BLOCKS_BUDGET
-                or page.chars + utf16_len(candidate) + header_chars > MESSAGE_TEXT_BUDGET
+                or page.chars + utf16_len(candidate) + header_chars > MESSAGE_BUDGET
             ):
                 pages.append(_Page([]))
             text = candidate
@@ -249,11 +255,16 @@ def format_digest(entries: tuple[Entry, ...], settings: Settings) -> list[Messag
     summary = f"{title}: {_counts(entries, labels)}"
     context_bits = []
     if len(dates) == 1:
-        context_bits.append(next(iter(dates)))
+        context_bits.append(escape(next(iter(dates))))
     if len(zones) == 1:
-        context_bits.append(labels["zone"].replace("{zone}", next(iter(zones))))
+        context_bits.append(labels["zone"].replace("{zone}", escape(next(iter(zones)))))
     # The header, context and (first part only) configuration notes come on top of the lines.
-    header_chars = utf16_len(summary) + 200 + sum(utf16_len(n) + 60 for n in settings.notes)
+    # What every part holds besides its sections, counted as the budget counts: the header at
+    # its longest, the context line at its longest and the notes (first part only; every part
+    # keeps room for them, which costs later parts a little).
+    header_chars = HEADER_LIMIT + CONTEXT_LIMIT
+    if settings.notes:
+        header_chars += block_chars(notes_block(settings.notes))
     pages = _paginate(groups, header_chars=header_chars)
     mention = bool(settings.alarm_mention) and any(_state(e) == "ALARM" for e in entries)
 
@@ -278,7 +289,7 @@ def format_digest(entries: tuple[Entry, ...], settings: Settings) -> list[Messag
         ]
         if bits:
             blocks.append(
-                {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(bits)}]}
+                {"type": "context", "elements": [mrkdwn(" · ".join(bits), CONTEXT_LIMIT)]}
             )
         blocks += [
             {"type": "section", "text": {"type": "mrkdwn", "text": text}}
