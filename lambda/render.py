@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 
-from formatting import MessagePart
-from message import format_fallback, format_message
+from formatting import MessagePart, apply_overrides
+from message import format_fallback, format_message, format_plain
 
 # typing costs cold-start time and is only needed by type checkers.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from grouping import Notification
+    from grouping import Entry, Notification
     from settings import Settings
 
 logger = logging.getLogger("alarm_to_slack")
@@ -42,3 +42,19 @@ def render_notification(notification: Notification, settings: Settings) -> list[
         logger.exception("could not format %s; sending a plain fallback", entry.alarm.event_kind)
         payload = format_fallback(entry.alarm, settings)
     return [MessagePart(payload, entries)]
+
+
+def plain_fallback(entries: tuple[Entry, ...], settings: Settings) -> list[MessagePart]:
+    """The entries as text-only messages (no blocks, no attachments), for when Slack refused
+    their Block Kit message (invalid_blocks, msg_blocks_too_long, invalid_attachments): one
+    alarm's state, name and reason, or a plain digest split over as many messages as it needs.
+    A pure function, shared by webhook delivery and Slack app mode."""
+    if len(entries) == 1:
+        (entry,) = entries
+        return [MessagePart(format_plain(entry.alarm, settings), entries)]
+    import digest  # noqa: PLC0415 - storms only
+
+    return [
+        MessagePart(apply_overrides(part.payload, settings), part.entries)
+        for part in digest.plain_digest(entries, settings)
+    ]
