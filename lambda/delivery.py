@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from records import frozen
+from records import frozen, replace
 from slack import DEFAULT_POLICY, Delivery, RetryPolicy, post_to_slack
 
 # typing costs cold-start time and is only needed by type checkers.
@@ -32,6 +32,11 @@ if TYPE_CHECKING:
 # second per channel, short bursts allowed.
 DEFAULT_MESSAGE_INTERVAL = 1.0
 
+# Slack's answers to a message's content (not its transport): the same message would be refused
+# again, so it goes once more as plain text. A webhook answers HTTP 400 with the bare string,
+# the Web API {"ok": false, "error": ...} (tests/support/slack_rules.py names the sources).
+REFUSED_CONTENT = frozenset({"invalid_blocks", "msg_blocks_too_long", "invalid_attachments"})
+
 
 @frozen
 class Sent:
@@ -40,6 +45,16 @@ class Sent:
     part: MessagePart
     destination: str | None
     delivery: Delivery
+    # Set when this part is the plain-text form of a message Slack refused: Slack's error.
+    refused: str | None = None
+
+
+def refused_content(delivery: Delivery) -> str | None:
+    """Slack's error when it refused the message for its content, else None."""
+    if delivery.delivered or delivery.outcome != "permanent_error":
+        return None
+    error = (delivery.error or "").strip()
+    return error if error in REFUSED_CONTENT else None
 
 
 class WebhookNotifier:
@@ -111,25 +126,57 @@ class Pacer:
         self._next[destination] = self._clock() + pause
 
 
+def _send(
+    part: MessagePart,
+    destination: str | None,
+    notifier: Notifier,
+    *,
+    pacer: Pacer,
+    deadline: float,
+) -> Sent:
+    """Send one part, paced; a part left without time fails as out_of_time."""
+    if not pacer.wait_turn(destination, deadline):
+        return Sent(
+            part, destination, Delivery(False, "out_of_time", 0, error="no time left to try")
+        )
+    try:
+        delivery = notifier.send(part.payload, destination=destination, deadline=deadline)
+    except Exception as exc:  # one message's bug must not cost the others theirs
+        # Only the type: an exception's text may quote the payload or the URL.
+        delivery = Delivery(False, "error", 0, error=type(exc).__name__)
+    pacer.sent(destination, delivery)
+    return Sent(part, destination, delivery)
+
+
 def deliver(
     parts: list[tuple[MessagePart, str | None]],
     notifier: Notifier,
     *,
     pacer: Pacer,
     deadline: float,
+    plain: Callable[[MessagePart], list[MessagePart]] | None = None,
 ) -> list[Sent]:
     """Send every part in order, paced per destination. A part that fails, or whose send
-    raises, never stops the others; a part left without time fails as out_of_time."""
+    raises, never stops the others; a part left without time fails as out_of_time.
+
+    A part Slack refuses for its content (REFUSED_CONTENT) is sent again as `plain(part)`: the
+    same entries as text only, split as needed. Those parts replace it in the result, each
+    marked `refused`; an entry then fails only if its plain form fails too."""
     results = []
     for part, destination in parts:
-        if not pacer.wait_turn(destination, deadline):
-            delivery = Delivery(False, "out_of_time", 0, error="no time left to try")
-        else:
-            try:
-                delivery = notifier.send(part.payload, destination=destination, deadline=deadline)
-            except Exception as exc:  # one message's bug must not cost the others theirs
-                # Only the type: an exception's text may quote the payload or the URL.
-                delivery = Delivery(False, "error", 0, error=type(exc).__name__)
-            pacer.sent(destination, delivery)
-        results.append(Sent(part, destination, delivery))
+        sent = _send(part, destination, notifier, pacer=pacer, deadline=deadline)
+        refused = refused_content(sent.delivery) if plain is not None else None
+        if refused is None or plain is None:
+            results.append(sent)
+            continue
+        try:
+            retries = plain(part)
+        except Exception as exc:  # the plain form must not cost the other parts theirs
+            error = f"{refused}; plain form failed: {type(exc).__name__}"
+            failed = Delivery(False, "error", sent.delivery.attempts, error=error)
+            results.append(Sent(part, destination, failed, refused=refused))
+            continue
+        for retry in retries:
+            again = _send(retry, destination, notifier, pacer=pacer, deadline=deadline)
+            results.append(replace(again, refused=refused))
     return results

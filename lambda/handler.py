@@ -11,7 +11,7 @@ from collections.abc import Callable
 from alarm import Received, parse_records
 from delivery import Pacer, Sent, WebhookNotifier, deliver
 from grouping import plan_notifications
-from render import render_notification
+from render import plain_fallback, render_notification
 from settings import ConfigError, Settings, load_settings, resolve_webhook_url
 from slack import DEFAULT_POLICY, RetryPolicy
 
@@ -94,13 +94,23 @@ def _log_sent(sent: Sent) -> None:
         }
     if sent.destination is not None:
         fields["destination"] = sent.destination
+    level = logging.INFO if delivery.delivered else logging.ERROR
+    if sent.refused is not None:
+        # Slack refused the Block Kit message for its content; this is its plain-text form.
+        fields["message"] = (
+            "slack refused the message; sent as plain text"
+            if delivery.delivered
+            else "slack refused the message and its plain-text form failed"
+        )
+        fields |= {"form": "plain", "refused": sent.refused}
+        level = logging.WARNING if delivery.delivered else logging.ERROR
     fields |= {
         "outcome": delivery.outcome,
         "attempts": delivery.attempts,
         "http_status": delivery.status,
         "error": delivery.error,
     }
-    _log(logging.INFO if delivery.delivered else logging.ERROR, **fields)
+    _log(level, **fields)
 
 
 def report(received: list[Received], results: list[Sent]) -> dict[str, object]:
@@ -183,7 +193,13 @@ def handle_event(
         url = webhook_url or resolve_webhook_url(settings)
         notifier = WebhookNotifier(url, policy=policy, sleep=sleep, clock=clock)
     pacer = Pacer(settings.message_interval, sleep=sleep, clock=clock)
-    results = deliver(parts, notifier, pacer=pacer, deadline=deadline)
+    results = deliver(
+        parts,
+        notifier,
+        pacer=pacer,
+        deadline=deadline,
+        plain=lambda part: plain_fallback(part.entries, settings),
+    )
     for sent in results:
         _log_sent(sent)
     return report(received, results)
