@@ -65,7 +65,9 @@ def test_only_the_records_of_a_refused_message_are_reported_for_retry(
     fake_slack: FakeSlack,
 ) -> None:
     event = storm_event(200)
-    fake_slack.script([Response(200), Response(400, "invalid_blocks")])
+    # A refusal that no other form of the message escapes (content refusals go again as plain
+    # text: test_refused_fallback.py).
+    fake_slack.script([Response(200), Response(403, "action_prohibited")])
     result = run(event, fake_slack)
     failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
     second = fake_slack.requests[1]
