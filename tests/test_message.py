@@ -406,3 +406,68 @@ def test_account_label_without_an_account_is_none() -> None:
     named = settings(ACCOUNT_NAMES='{"111122223333": "shared"}')
     assert account_label(None, named) is None
     assert account_label("111122223333", named) == "shared (111122223333)"
+
+
+# --- the total budget -------------------------------------------------------------------------
+
+
+def composite_at_cloudwatchs_limits(char: str) -> Alarm:
+    """A composite alarm with every field at CloudWatch's maximum length, made of `char`."""
+    name = "n" * 255
+    return Alarm(
+        kind="alarm",
+        source="sns",
+        name=name,
+        state="ALARM",
+        previous_state="OK",
+        timestamp="2024-05-14T07:21:04.123+0000",
+        account="123456789012",
+        region="ap-northeast-2",
+        arn=f"arn:aws:cloudwatch:ap-northeast-2:123456789012:alarm:{name}",
+        alarm_type="composite",
+        reason="Alarm rule became true: " + char * 999,
+        description=char * 1024,
+        alarm_rule=char * 10240,
+        triggering_children=tuple(f"arn:…:alarm:{char * 200}" for _ in range(5)),
+    )
+
+
+@pytest.mark.parametrize("char", ["x", "&", "<"])
+def test_one_alarms_blocks_stay_within_the_total_budget(char: str) -> None:
+    from formatting import MESSAGE_BUDGET, block_chars  # noqa: PLC0415
+    from support.slack_rules import message_refusal  # noqa: PLC0415
+
+    # Escaping makes "&" five characters: 13.6k of blocks before the budget existed.
+    payload = format_message(composite_at_cloudwatchs_limits(char), settings())
+    total = block_chars(blocks(payload))
+    assert total <= MESSAGE_BUDGET
+    if char != "x":  # over the budget before the cut: cut no shorter than needed
+        assert total > MESSAGE_BUDGET - 100
+    assert message_refusal(payload) is None
+
+
+def test_the_budget_shortens_the_longest_texts_first_and_keeps_name_state_and_reason() -> None:
+    alarm = composite_at_cloudwatchs_limits("&")
+    payload = format_message(alarm, settings())
+    values = fields(payload)
+    # Short values are whole.
+    assert values["Alarm name"] == "n" * 255
+    assert values["State"] == "ALARM"
+    assert values["Time"] == "2024-05-14 07:21:04 UTC"
+    assert header(payload).startswith(":rotating_light: ALARM: nnn")
+    # The long ones are cut, to about the same length, the reason keeping its start.
+    texts = section_texts(payload)
+    assert texts["Reason"].startswith("Alarm rule became true: &amp;")
+    cut = [texts[label] for label in ("Description", "Reason", "Alarm rule")]
+    assert all(text.endswith((ELLIPSIS, ELLIPSIS + "```")) for text in cut)
+    lengths = [len(text) for text in cut]
+    assert max(lengths) - min(lengths) < 30
+    assert min(lengths) > 500
+
+
+def test_a_message_within_the_budget_is_not_cut() -> None:
+    alarm = composite_at_cloudwatchs_limits("x")
+    small = dataclasses.replace(alarm, alarm_rule="ALARM(a) OR ALARM(b)", description="d" * 1024)
+    texts = section_texts(format_message(small, settings()))
+    assert texts["Description"] == "d" * 1024
+    assert texts["Alarm rule"] == "```ALARM(a) OR ALARM(b)```"
