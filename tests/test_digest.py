@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -12,9 +13,11 @@ from hypothesis import strategies as st
 
 from alarm import parse_records
 from digest import format_digest
+from formatting import MESSAGE_BUDGET
 from grouping import Entry, Notification, collect_entries, plan_notifications
 from render import render_notification
 from settings import load_settings
+from support.slack_rules import block_text_total, message_refusal
 from support.storm import (
     METRICS,
     START,
@@ -54,6 +57,9 @@ def assert_within_slack_limits(payload: dict) -> None:
     total = sum(len(t.encode("utf-16-le")) // 2 for t in block_texts(payload))
     assert total <= 12_000
     json.dumps(payload).encode("utf-8")  # encodable as the notifier will send it
+    # Slack's rules as the fakes enforce them, and the renderers' own budget.
+    assert message_refusal(payload) is None
+    assert block_text_total(payload) <= MESSAGE_BUDGET
 
 
 def named(payloads: list[dict], name: str) -> bool:
@@ -245,3 +251,26 @@ def test_a_digest_spanning_accounts_names_them_by_account_names() -> None:
     text = "\n".join(block_texts(part.payload))
     assert "*ALARM · prod (222222222222) · ap-northeast-2 · AWS/EC2 StatusCheckFailed* (2)" in text
     assert "*ALARM · 111111111111 · us-east-1 · AWS/EC2 StatusCheckFailed* (2)" in text
+
+
+def test_six_configuration_notes_are_counted_in_the_page_budget() -> None:
+    notes = tuple(f"SETTING_{i}='{'&' * 60}' is not valid; using the default" for i in range(6))
+    settings = dataclasses.replace(SETTINGS, notes=notes)
+    parts = format_digest(entries_of(storm_event(1000)), settings)
+    assert len(parts) > 1
+    first = parts[0].payload
+    assert first["attachments"][0]["blocks"][-1]["elements"][0]["text"].count(":warning:") == 6
+    for part in parts:
+        assert_within_slack_limits(part.payload)
+
+
+def test_a_group_heading_is_cut_but_still_counts_its_alarms() -> None:
+    messages = [
+        alarm_message(f"web-{i}", metric=("N" * 5000, "Errors", "Sum", 1.0)) for i in range(3)
+    ]
+    parts = format_digest(entries_of(sqs_event([sns_envelope(m) for m in messages])), SETTINGS)
+    (part,) = parts
+    heading = part.payload["attachments"][0]["blocks"][2]["text"]["text"].split("\n")[0]
+    assert heading.endswith("…* (3)")
+    assert len(heading) < 320
+    assert_within_slack_limits(part.payload)

@@ -19,6 +19,8 @@ from formatting import (
 )
 from message import format_message
 from settings import Settings, load_settings
+from slack import encode_payload
+from support.slack_rules import message_refusal
 
 URL = "https://hooks.slack.com/services/T/B/property"
 SETTINGS = [
@@ -209,6 +211,7 @@ def utf16(text: str) -> int:
 
 def assert_valid_payload(payload: dict, settings: Settings) -> None:
     json.loads(json.dumps(payload, allow_nan=False))
+    assert message_refusal(json.loads(encode_payload(payload))) is None
     assert isinstance(payload["text"], str)
     assert payload["text"]
     (attachment,) = payload["attachments"]
