@@ -258,7 +258,6 @@ def format_digest(entries: tuple[Entry, ...], settings: Settings) -> list[Messag
         context_bits.append(escape(next(iter(dates))))
     if len(zones) == 1:
         context_bits.append(labels["zone"].replace("{zone}", escape(next(iter(zones)))))
-    # The header, context and (first part only) configuration notes come on top of the lines.
     # What every part holds besides its sections, counted as the budget counts: the header at
     # its longest, the context line at its longest and the notes (first part only; every part
     # keeps room for them, which costs later parts a little).
