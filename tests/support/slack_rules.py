@@ -31,7 +31,9 @@ from typing import Any
 BLOCKS_LIMIT = 50
 # slack_sdk Message.attachments_max_length = 100; chat.postMessage: too_many_attachments.
 ATTACHMENTS_LIMIT = 100
-# chat.postMessage, "Truncating content": text past 40,000 characters is truncated, not refused.
+# Text past 40,000 characters is truncated, not refused: api.slack.com/changelog/
+# 2018-04-truncating-really-long-messages; chat.postMessage's `text` argument ("Slack API will
+# truncate messages containing more than 40,000 characters").
 TOP_TEXT_LIMIT = 40_000
 # Undocumented; refused as msg_blocks_too_long. Slack staff: "12,000 text characters with a
 # buffer for block containers" (bolt-js#2509); the lowest refusal reported: 11,341
@@ -321,8 +323,8 @@ def message_refusal(payload: object) -> Refusal | None:  # noqa: PLR0911 - one p
 
 
 def shown_text(text: str) -> str:
-    """The top-level text as the channel keeps it: cut at 40,000 characters (chat.postMessage,
-    "Truncating content"; Slack truncates, it does not refuse)."""
+    """The top-level text as the channel keeps it: cut at 40,000 characters (Slack truncates,
+    it does not refuse: see TOP_TEXT_LIMIT)."""
     text = text[:TOP_TEXT_LIMIT]
     while utf16_len(text) > TOP_TEXT_LIMIT:
         text = text[:-1]
