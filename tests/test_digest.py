@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import re
@@ -15,6 +14,7 @@ from alarm import parse_records
 from digest import format_digest
 from formatting import MESSAGE_BUDGET
 from grouping import Entry, Notification, collect_entries, plan_notifications
+from records import replace
 from render import render_notification
 from settings import load_settings
 from support.slack_rules import block_text_total, message_refusal
@@ -255,7 +255,7 @@ def test_a_digest_spanning_accounts_names_them_by_account_names() -> None:
 
 def test_six_configuration_notes_are_counted_in_the_page_budget() -> None:
     notes = tuple(f"SETTING_{i}='{'&' * 60}' is not valid; using the default" for i in range(6))
-    settings = dataclasses.replace(SETTINGS, notes=notes)
+    settings = replace(SETTINGS, notes=notes)
     parts = format_digest(entries_of(storm_event(1000)), settings)
     assert len(parts) > 1
     first = parts[0].payload

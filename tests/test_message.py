@@ -467,7 +467,7 @@ def test_the_budget_shortens_the_longest_texts_first_and_keeps_name_state_and_re
 
 def test_a_message_within_the_budget_is_not_cut() -> None:
     alarm = composite_at_cloudwatchs_limits("x")
-    small = dataclasses.replace(alarm, alarm_rule="ALARM(a) OR ALARM(b)", description="d" * 1024)
+    small = replace(alarm, alarm_rule="ALARM(a) OR ALARM(b)", description="d" * 1024)
     texts = section_texts(format_message(small, settings()))
     assert texts["Description"] == "d" * 1024
     assert texts["Alarm rule"] == "```ALARM(a) OR ALARM(b)```"

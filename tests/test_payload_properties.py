@@ -13,7 +13,6 @@ The plain fallbacks sent after a refusal (render.plain_fallback) must pass the f
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import Any
 
@@ -26,6 +25,7 @@ from slack_sdk.models.blocks import Block
 from alarm import parse_records
 from formatting import MESSAGE_BUDGET
 from grouping import Notification, collect_entries
+from records import replace
 from render import plain_fallback, render_notification
 from settings import Settings, load_settings
 from slack import encode_payload
@@ -161,7 +161,7 @@ def any_settings(draw: st.DrawFn) -> Settings:
     # Notes quote a setting's value cut to 60 characters; six of them are realistic, eight harsh.
     notes = tuple(draw(st.lists(hostile(200), max_size=8)))
     names = ((ACCOUNT, draw(hostile(100))),) if draw(st.booleans()) else ()
-    return dataclasses.replace(settings, notes=notes, account_names=names)
+    return replace(settings, notes=notes, account_names=names)
 
 
 def as_sent(payload: dict[str, Any]) -> dict[str, Any]:
@@ -254,9 +254,7 @@ def test_a_digest_of_many_groups_stays_within_50_blocks(groups: int) -> None:
                 "Trigger": {"Namespace": f"Custom/{index}", "MetricName": "Errors"},
             }
         )
-    settings = dataclasses.replace(
-        load_settings({"SLACK_WEBHOOK_URL": WEBHOOK}), notes=("a note",) * 6
-    )
+    settings = replace(load_settings({"SLACK_WEBHOOK_URL": WEBHOOK}), notes=("a note",) * 6)
     entries = tuple(collect_entries(parse_records(sqs_event(messages))))
     for part in render_notification(Notification("digest", entries), settings):
         assert_slack_takes(part.payload)
