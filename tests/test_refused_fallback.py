@@ -160,3 +160,42 @@ def test_format_plain_keeps_the_mention_and_the_configuration_notes() -> None:
     assert text.startswith("<!here> :rotating_light: *ALARM*: prod-web-1-cpu")
     assert "2024-05-14 16:21:00 KST" in text
     assert text.endswith("messages are in English")
+
+
+def test_a_plain_form_that_cannot_be_made_fails_only_its_own_part() -> None:
+    from delivery import Pacer, deliver  # noqa: PLC0415
+    from formatting import MessagePart  # noqa: PLC0415
+    from slack import Delivery  # noqa: PLC0415
+
+    class Refusing:
+        def __init__(self) -> None:
+            self.sent: list[dict] = []
+
+        def send(self, payload: dict, *, destination: str | None, deadline: float) -> Delivery:
+            del destination, deadline
+            self.sent.append(payload)
+            if "blocks" in payload:
+                return Delivery(False, "permanent_error", 1, status=400, error="invalid_blocks")
+            return Delivery(True, "delivered", 1, status=200)
+
+    def broken(part: MessagePart) -> list[MessagePart]:
+        raise RuntimeError("bug")
+
+    clock = FakeClock()
+    notifier = Refusing()
+    parts = [
+        (MessagePart({"text": "a", "blocks": [{"type": "divider"}]}, ()), None),
+        (MessagePart({"text": "b"}, ()), None),
+    ]
+    first, second = deliver(
+        parts,
+        notifier,
+        pacer=Pacer(sleep=clock.sleep, clock=clock),
+        deadline=clock() + 30,
+        plain=broken,
+    )
+    assert (first.refused, first.delivery.delivered) == ("invalid_blocks", False)
+    assert first.delivery.error == "invalid_blocks; plain form failed: RuntimeError"
+    assert second.delivery.delivered
+    assert second.refused is None
+    assert [p["text"] for p in notifier.sent] == ["a", "b"]
