@@ -311,3 +311,11 @@ def test_the_soak_fake_refuses_invalid_content_too() -> None:
         )
         assert webhook_post(slack.url, {"text": "fine"}) == (200, "ok")
         assert [a.outcome for a in slack.attempts] == ["refused_invalid_attachments", "ok"]
+
+
+def test_a_refused_chat_update_counts_towards_the_tier_3_limit_too() -> None:
+    clock = Clock()
+    api = FakeSlackApi(min_interval=0, clock=clock)
+    for _ in range(50):
+        assert post(api, "chat.update", ts="1.1", text="x")["error"] == "message_not_found"
+    assert post(api, "chat.update", ts="1.1", text="x")["error"] == "ratelimited"

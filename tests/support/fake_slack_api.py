@@ -239,7 +239,7 @@ class FakeSlackApi(LoopbackServer):
         self._lock = threading.RLock()
         self._script: list[tuple[str, Answer]] = []
         self._last_post: dict[str, float] = {}
-        self._updates: list[float] = []  # clock() of each accepted chat.update, last minute
+        self._updates: list[float] = []  # clock() of each chat.update call not answered 429
         self._after: list[tuple[str, Answer]] = []  # faults answered after the call took effect
         self._ts_counter = 0
         self._tier_calls: dict[str, list[float]] = {}
@@ -391,6 +391,9 @@ class FakeSlackApi(LoopbackServer):
         )
 
     def _update(self, arguments: dict[str, Any]) -> Answer:
+        limited = self._update_rate_limited()
+        if limited is not None:
+            return limited
         channel = self._channel(arguments)
         if isinstance(channel, Answer):
             return channel
@@ -404,17 +407,15 @@ class FakeSlackApi(LoopbackServer):
         refused = _content_refusal(arguments)
         if refused is not None:
             return refused
-        limited = self._update_rate_limited()
-        if limited is not None:
-            return limited
         message.versions.append(message.content)
         message.content = _stored_content(arguments)
         return Answer({"ok": True, "channel": channel.id, "ts": message.ts, "text": message.text})
 
     def _update_rate_limited(self) -> Answer | None:
-        """Tier 3 for chat.update: at most `update_limit_per_minute` in any 60 s per workspace;
-        beyond, HTTP 429 with Retry-After until the oldest leaves the window (rate limits page:
-        "HTTP 429 Too Many Requests ... a Retry-After HTTP header")."""
+        """Tier 3 for chat.update: at most `update_limit_per_minute` calls in any 60 s per
+        workspace, whatever their answer (harsher reading: a refused call counts too); beyond,
+        HTTP 429 with Retry-After until the oldest leaves the window (rate limits page: "HTTP
+        429 Too Many Requests ... a Retry-After HTTP header")."""
         now = self.clock()
         self._updates = [at for at in self._updates if now - at < 60.0]
         if len(self._updates) >= self.update_limit_per_minute:
