@@ -108,6 +108,12 @@ LIMITS = [
         "/blocks/0/elements",
     ),
     (
+        "accessory button text 75",
+        {**section("s"), "accessory": {"type": "button", "text": text("plain_text", "b" * 75)}},
+        {**section("s"), "accessory": {"type": "button", "text": text("plain_text", "b" * 76)}},
+        "/blocks/0/accessory/text/text",
+    ),
+    (
         "block_id 255",
         {**section("s"), "block_id": "i" * 255},
         {**section("s"), "block_id": "i" * 256},

@@ -182,7 +182,13 @@ def _section(block: dict, pointer: str) -> list[str]:
                 )
     accessory = block.get("accessory")
     if accessory is not None:
-        problems += _elements([accessory], f"{pointer}/accessory", 1, ACCESSORIES)
+        kind = accessory.get("type") if isinstance(accessory, dict) else None
+        check = ACCESSORIES.get(kind)  # type: ignore[arg-type]
+        where = f"{pointer}/accessory"
+        if check is None:
+            problems.append(f"unsupported type: {kind} [json-pointer:{where}/type]")
+        else:
+            problems += check(accessory, where)
     return problems
 
 
