@@ -42,6 +42,10 @@ logger = logging.getLogger("alarm_to_slack")
 
 ACCOUNT_NAMES_VARIABLE = "ACCOUNT_NAMES"
 _ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
+# A Slack token (xoxb-, xoxp-, xoxe-/xoxe., xapp-...) or a URL where an SSM parameter *name*
+# belongs: the same rule as variables.tf's, so a value Terraform lets through is never refused
+# here and the other way round. Such a "name" is never echoed: it may be the secret itself.
+_SECRET_LOOKING_NAME = re.compile(r"xox[a-z][.-]|xapp-|https?://|hooks\.slack\.com", re.IGNORECASE)
 
 
 class ConfigError(Exception):
@@ -191,6 +195,13 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     url = _get(environ, URL_VARIABLE)
     parameter = _get(environ, SSM_VARIABLE)
     token_parameter = _get(environ, TOKEN_VARIABLE)
+    for variable, name in ((SSM_VARIABLE, parameter), (TOKEN_VARIABLE, token_parameter)):
+        if name and _SECRET_LOOKING_NAME.search(name):
+            raise ConfigError(
+                f"{variable} looks like a Slack token or a URL, not the name of an SSM parameter"
+                " (the value is not shown): store the secret in a SecureString parameter and"
+                " set its name, e.g. /alarm-to-slack/webhook-url"
+            )
     if url and parameter:
         raise ConfigError(
             f"both {URL_VARIABLE} and {SSM_VARIABLE} are set; set exactly one of them"
@@ -436,13 +447,13 @@ def resolve_webhook_url(
     except Exception as exc:
         # botocore's messages name the parameter and the error code, never the value.
         raise ConfigError(
-            f"could not read SSM parameter {name!r} ({SSM_VARIABLE}): {type(exc).__name__}: {exc}"
+            f"could not read SSM parameter {name} ({SSM_VARIABLE}): {type(exc).__name__}: {exc}"
         ) from None
     value = str(((response or {}).get("Parameter") or {}).get("Value") or "").strip()
     problem = webhook_url_problem(value, settings.webhook_allowed_hosts)
     if problem is not None:
         raise ConfigError(
-            f"SSM parameter {name!r} ({SSM_VARIABLE}) does not hold a usable webhook URL: it "
+            f"SSM parameter {name} ({SSM_VARIABLE}) does not hold a usable webhook URL: it "
             f"{problem} (the value is not shown)"
         )
     _ssm_cache[name] = value
@@ -464,12 +475,12 @@ def resolve_bot_token(
         response = client.get_parameter(Name=name, WithDecryption=True)
     except Exception as exc:
         raise ConfigError(
-            f"could not read SSM parameter {name!r} ({TOKEN_VARIABLE}): {type(exc).__name__}: {exc}"
+            f"could not read SSM parameter {name} ({TOKEN_VARIABLE}): {type(exc).__name__}: {exc}"
         ) from None
     value = str(((response or {}).get("Parameter") or {}).get("Value") or "").strip()
     if not value.startswith(("xoxb-", "xoxp-")) or any(c.isspace() for c in value):
         raise ConfigError(
-            f"SSM parameter {name!r} ({TOKEN_VARIABLE}) does not hold a Slack bot token "
+            f"SSM parameter {name} ({TOKEN_VARIABLE}) does not hold a Slack bot token "
             "(xoxb-...; the value is not shown)"
         )
     _ssm_cache[name] = value

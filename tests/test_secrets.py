@@ -69,8 +69,11 @@ def test_missing_parameter_is_a_config_error_naming_it(ssm: tuple) -> None:
         "get_parameter", service_error_code="ParameterNotFound", http_status_code=400
     )
     settings = load_settings({"SLACK_WEBHOOK_SSM_PARAMETER": PARAMETER})
-    with pytest.raises(ConfigError, match=f"'{PARAMETER}'.*ParameterNotFound"):
+    with pytest.raises(ConfigError, match="ParameterNotFound") as raised:
         resolve_webhook_url(settings, ssm_client_factory=lambda: client)
+    # Named as it is, never through repr(): escapes would change what a reader searches for.
+    assert f"SSM parameter {PARAMETER} (SLACK_WEBHOOK_SSM_PARAMETER)" in str(raised.value)
+    assert f"'{PARAMETER}'" not in str(raised.value)
 
 
 def test_a_parameter_that_is_not_a_url_is_rejected_without_echoing_it(ssm: tuple) -> None:
@@ -130,3 +133,41 @@ def test_a_parameter_with_control_characters_or_http_is_rejected_without_echoing
     with pytest.raises(ConfigError, match="does not hold a usable webhook URL") as raised:
         resolve_webhook_url(settings, ssm_client_factory=lambda: client)
     assert "secret-token" not in str(raised.value)
+
+
+# The same markers as variables.tf's rule for both parameter-name variables.
+SECRET_LOOKING_NAMES = [
+    "xoxb-1234-5678-bot-leak42",
+    "XOXP-1234-5678-user-leak42",
+    "xoxe.xoxp-1-rotated-leak42",
+    "xoxe-1-refresh-leak42",
+    "xapp-1-A000-app-leak42",
+    "https://hooks.slack.com/services/T000/B000/url-leak42",
+    "http://proxy.example.com/url-leak42",
+    "/alerts/hooks.slack.com/services/T000/B000/url-leak42",
+]
+
+
+@pytest.mark.parametrize(
+    "variable", ["SLACK_WEBHOOK_SSM_PARAMETER", "SLACK_BOT_TOKEN_SSM_PARAMETER"]
+)
+@pytest.mark.parametrize("value", SECRET_LOOKING_NAMES)
+def test_a_parameter_name_that_looks_like_a_token_or_url_is_refused_without_echoing_it(
+    variable: str, value: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    environ = {variable: value}
+    if variable == "SLACK_BOT_TOKEN_SSM_PARAMETER":
+        environ["SLACK_CHANNEL_ID"] = "C0123456789"
+    with caplog.at_level("DEBUG"), pytest.raises(ConfigError) as raised:
+        load_settings(environ)
+    message = str(raised.value)
+    assert message.startswith(f"{variable} looks like a Slack token or a URL"), message
+    assert "leak42" not in message
+    assert "leak42" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "value", ["/alarm-to-slack/webhook-url", "/slack/xox-notes", "/team/https-proxy"]
+)
+def test_an_ordinary_parameter_name_is_accepted(value: str) -> None:
+    assert load_settings({"SLACK_WEBHOOK_SSM_PARAMETER": value}).webhook_ssm_parameter == value
