@@ -174,3 +174,75 @@ run "forwarder_rejects_the_default_bus" {
 
   expect_failures = [var.central_event_bus_arn]
 }
+
+# EventBridge rule names and IAM role names have at most 64 characters: the rule
+# (<name>-forward-alarm-state-changes) takes 28 more than `name`, the role
+# (<name>-forwarder-<region>) 11 plus the region.
+run "forwarder_the_longest_accepted_name_fits_the_rule_and_the_role" {
+  command = plan
+
+  module {
+    source = "./modules/forwarder"
+  }
+
+  override_data {
+    target = data.aws_region.current
+    values = {
+      name     = "ap-southeast-7"
+      endpoint = "ec2.ap-southeast-7.amazonaws.com"
+    }
+  }
+
+  variables {
+    name                  = "a-36-character-name-for-the-forwards"
+    central_event_bus_arn = "arn:aws:events:eu-west-1:111122223333:event-bus/alerts-alarm-events"
+  }
+
+  assert {
+    condition = (
+      length(var.name) == 36 &&
+      length(aws_cloudwatch_event_rule.alarm_state_changes.name) == 64 &&
+      length(aws_iam_role.forwarder.name) <= 64 &&
+      length(aws_iam_role_policy.forwarder.name) <= 128
+    )
+    error_message = "A 36-character name fits the rule's and the role's 64 characters in a 14-character region."
+  }
+}
+
+run "forwarder_refuses_a_name_its_rule_cannot_carry" {
+  command = plan
+
+  module {
+    source = "./modules/forwarder"
+  }
+
+  variables {
+    name                  = "a-37-character-name-for-the-forwarder"
+    central_event_bus_arn = "arn:aws:events:eu-west-1:111122223333:event-bus/alerts-alarm-events"
+  }
+
+  expect_failures = [var.name]
+}
+
+run "forwarder_refuses_a_role_name_over_64_characters" {
+  command = plan
+
+  module {
+    source = "./modules/forwarder"
+  }
+
+  override_data {
+    target = data.aws_region.current
+    values = {
+      name     = "xx-an-imaginary-very-long-region-1"
+      endpoint = "ec2.xx-an-imaginary-very-long-region-1.amazonaws.com"
+    }
+  }
+
+  variables {
+    name                  = "a-36-character-name-for-the-forwards"
+    central_event_bus_arn = "arn:aws:events:eu-west-1:111122223333:event-bus/alerts-alarm-events"
+  }
+
+  expect_failures = [aws_iam_role.forwarder]
+}

@@ -71,6 +71,15 @@ resource "aws_iam_role" "forwarder" {
   assume_role_policy = data.aws_iam_policy_document.assume_role.json
 
   tags = var.tags
+
+  lifecycle {
+    # IAM role names are at most 64 characters (CreateRole's RoleName): a 36-character name
+    # leaves 17 for the region, more than any has; the region is known at plan.
+    precondition {
+      condition     = length("${var.name}-forwarder-${local.region}") <= 64
+      error_message = "The role name ${var.name}-forwarder-${local.region} would have ${length("${var.name}-forwarder-${local.region}")} characters, over IAM's limit of 64: use a name of at most ${53 - length(local.region)} characters in ${local.region}."
+    }
+  }
 }
 
 data "aws_iam_policy_document" "put_events" {

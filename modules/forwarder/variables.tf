@@ -1,10 +1,17 @@
 variable "name" {
-  description = "Prefix of the rule (<name>-forward-alarm-state-changes) and the role (<name>-forwarder-<region>). Letters, digits, hyphens and underscores, at most 40 characters."
+  description = "Prefix of the rule (<name>-forward-alarm-state-changes) and the role (<name>-forwarder-<region>). Letters, digits, hyphens and underscores, at most 36 characters: EventBridge rule names and IAM role names have 64 at most."
   type        = string
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$", var.name))
-    error_message = "name must be 1-40 characters of letters, digits, '-' and '_', starting with a letter or digit."
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9_-]*$", var.name))
+    error_message = "name must be letters, digits, '-' and '_', starting with a letter or digit; not ${jsonencode(var.name)}."
+  }
+
+  # The rule <name>-forward-alarm-state-changes adds 28 characters, and EventBridge rule names
+  # have at most 64 (PutRule; the aws provider checks it at plan, so no state holds a longer one).
+  validation {
+    condition     = length(var.name) >= 1 && length(var.name) <= 36
+    error_message = "name ${jsonencode(var.name)} has ${length(var.name)} characters; at most 36 fit: the rule <name>-forward-alarm-state-changes may have 64."
   }
 }
 
