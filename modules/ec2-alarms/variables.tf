@@ -75,6 +75,13 @@ variable "cpu_evaluation_periods" {
     condition     = var.cpu_evaluation_periods >= 1 && floor(var.cpu_evaluation_periods) == var.cpu_evaluation_periods
     error_message = "cpu_evaluation_periods must be a whole number >= 1."
   }
+
+  # CloudWatch PutMetricAlarm: period x evaluation periods at most one day when the period is
+  # under an hour, at most seven days otherwise (the aws provider does not check it at plan).
+  validation {
+    condition     = var.cpu_period * var.cpu_evaluation_periods <= (var.cpu_period < 3600 ? 86400 : 604800)
+    error_message = "${var.alarm_name_prefix}${var.key}/cpu: cpu_period x cpu_evaluation_periods (${var.cpu_period} s x ${var.cpu_evaluation_periods} = ${var.cpu_period * var.cpu_evaluation_periods} s) must be at most 86400 s (1 day) when the period is under an hour, else at most 604800 s (7 days), as CloudWatch allows."
+  }
 }
 
 variable "enable_status_check_alarm" {
@@ -102,6 +109,11 @@ variable "status_check_evaluation_periods" {
   validation {
     condition     = var.status_check_evaluation_periods >= 1 && floor(var.status_check_evaluation_periods) == var.status_check_evaluation_periods
     error_message = "status_check_evaluation_periods must be a whole number >= 1."
+  }
+
+  validation {
+    condition     = var.status_check_period * var.status_check_evaluation_periods <= (var.status_check_period < 3600 ? 86400 : 604800)
+    error_message = "${var.alarm_name_prefix}${var.key}/status-check: status_check_period x status_check_evaluation_periods (${var.status_check_period} s x ${var.status_check_evaluation_periods} = ${var.status_check_period * var.status_check_evaluation_periods} s) must be at most 86400 s (1 day) when the period is under an hour, else at most 604800 s (7 days), as CloudWatch allows."
   }
 }
 
