@@ -18,6 +18,12 @@ locals {
   central_event_bus_arn  = var.create_central_event_bus ? aws_cloudwatch_event_bus.central[0].arn : var.central_event_bus_arn
   central_event_bus_name = var.create_central_event_bus ? aws_cloudwatch_event_bus.central[0].name : (var.central_event_bus_arn == null ? null : split("/", var.central_event_bus_arn)[1])
 
+  # Fixed from inputs (the health alarm's dimensions and the failure queue's policy use them).
+  alarm_state_change_rule_name         = "${var.name}-alarm-state-changes"
+  central_alarm_state_change_rule_name = "${var.name}-central-alarm-state-changes"
+  # The name of the central bus from inputs only (the created bus's name is <name>-alarm-events).
+  central_event_bus_name_from_inputs = var.create_central_event_bus ? "${var.name}-alarm-events" : (var.central_event_bus_arn == null ? null : split("/", var.central_event_bus_arn)[1])
+
   # The module's own alarms (<name>/...) already reach the inbox through the topic (or the
   # function directly): the rules leave them out so that no state change is posted twice. The
   # exclusion matches the alarm ARN in `resources`, this account and region only, because
@@ -48,7 +54,7 @@ locals {
 resource "aws_cloudwatch_event_rule" "alarm_state_changes" {
   count = var.capture_alarm_state_changes ? 1 : 0
 
-  name           = "${var.name}-alarm-state-changes"
+  name           = local.alarm_state_change_rule_name
   description    = "CloudWatch alarm state changes of this account and region to the ${var.name} inbox."
   event_bus_name = "default"
   event_pattern  = local.alarm_state_change_pattern
@@ -71,6 +77,13 @@ resource "aws_cloudwatch_event_target" "alarm_state_changes" {
   target_id      = "inbox"
   # The inbox is created with the policy that admits the rule (inbox.tf).
   arn = aws_sqs_queue.inbox[0].arn
+
+  # EventBridge retries a failing target for 24 hours (185 attempts) and then drops the event
+  # (EventBridge User Guide, "Event retry policy and using dead-letter queues"): what it could not
+  # deliver goes to the failure queue instead, whose policy admits the rules (lambda.tf).
+  dead_letter_config {
+    arn = aws_sqs_queue.failures.arn
+  }
 }
 
 # --- other accounts and regions: the central bus ---------------------------------------------
@@ -169,7 +182,7 @@ resource "aws_cloudwatch_event_bus_policy" "central" {
 resource "aws_cloudwatch_event_rule" "central_alarm_state_changes" {
   count = local.use_central_event_bus ? 1 : 0
 
-  name           = "${var.name}-central-alarm-state-changes"
+  name           = local.central_alarm_state_change_rule_name
   description    = "Alarm state changes sent to the central bus by other accounts and regions, to the ${var.name} inbox."
   event_bus_name = local.central_event_bus_name
   event_pattern  = local.alarm_state_change_pattern
@@ -195,4 +208,8 @@ resource "aws_cloudwatch_event_target" "central_alarm_state_changes" {
   event_bus_name = aws_cloudwatch_event_rule.central_alarm_state_changes[0].event_bus_name
   target_id      = "inbox"
   arn            = aws_sqs_queue.inbox[0].arn
+
+  dead_letter_config {
+    arn = aws_sqs_queue.failures.arn
+  }
 }

@@ -48,6 +48,26 @@ locals {
       stat        = "Maximum"
       threshold   = local.inbox_visibility_timeout_seconds
     }
+    } : {}, var.capture_alarm_state_changes ? {
+    # An event EventBridge gave up on (or could not even retry: the inbox policy or its key
+    # refused it). It went to the failure queue, when that worked. A rule of the default bus has
+    # the dimension RuleName alone (EventBridge User Guide, "Monitoring Amazon EventBridge").
+    capture_rule_failed_invocations = {
+      namespace   = "AWS/Events"
+      metric_name = "FailedInvocations"
+      dimensions  = { RuleName = local.alarm_state_change_rule_name }
+      stat        = "Sum"
+      threshold   = 0
+    }
+    } : {}, local.use_central_event_bus ? {
+    # A rule of a custom bus has the dimensions EventBusName and RuleName (same page).
+    central_rule_failed_invocations = {
+      namespace   = "AWS/Events"
+      metric_name = "FailedInvocations"
+      dimensions  = { EventBusName = local.central_event_bus_name_from_inputs, RuleName = local.central_alarm_state_change_rule_name }
+      stat        = "Sum"
+      threshold   = 0
+    }
   } : {})
 
   # The number of signals over their threshold; a signal without data counts as healthy.
@@ -96,4 +116,12 @@ resource "aws_cloudwatch_metric_alarm" "function_health" {
 
   # The function's metrics exist once it does.
   depends_on = [aws_lambda_function.this]
+}
+
+# A plan-time warning, not an error: an alarm without actions is still visible in the console.
+check "health_alarm_tells_someone" {
+  assert {
+    condition     = !var.create_health_alarm || length(var.health_alarm_actions) > 0
+    error_message = "health_alarm_actions is empty: ${local.health_alarm_name} changes state without telling anyone, and a function that cannot reach Slack cannot say so in Slack. Give it an SNS topic with an e-mail subscription (aws_sns_topic_subscription, protocol \"email\"), or set create_health_alarm = false."
+  }
 }

@@ -25,6 +25,16 @@ resource "aws_iam_role" "lambda" {
   permissions_boundary = var.iam_role_permissions_boundary_arn
 
   tags = var.tags
+
+  lifecycle {
+    # IAM role names are at most 64 characters (CreateRole's RoleName). `name` (40 at most)
+    # leaves 23 for the region, more than any has; the check keeps a longer one from reaching
+    # the provider's less telling error.
+    precondition {
+      condition     = length(local.role_name) <= 64
+      error_message = "The role name ${local.role_name} would have ${length(local.role_name)} characters, over IAM's limit of 64: use a name of at most ${63 - length(local.region)} characters in ${local.region}."
+    }
+  }
 }
 
 # Before create_role existed the role and its policy had no count: move them in existing states.

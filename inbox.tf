@@ -126,6 +126,13 @@ resource "aws_sns_topic_subscription" "inbox" {
   # Raw delivery off: the SNS envelope keeps the notification's MessageId (the handler's
   # duplicate key), TopicArn, Subject and Timestamp. The handler reads raw bodies as well.
   raw_message_delivery = false
+
+  lifecycle {
+    precondition {
+      condition     = local.sns_topic_arn_region_problem == null
+      error_message = coalesce(local.sns_topic_arn_region_problem, "-")
+    }
+  }
 }
 
 resource "aws_lambda_event_source_mapping" "inbox" {
@@ -144,4 +151,37 @@ resource "aws_lambda_event_source_mapping" "inbox" {
 
   # Lambda checks at creation that the role may read the queue.
   depends_on = [aws_iam_role_policy.lambda]
+}
+
+# What the inbox's customer-managed key must allow (inbox_kms_key_policy_json): every service
+# that sends to the inbox encrypts with its key, so each sender of local.inbox_senders needs
+# kms:GenerateDataKey and kms:Decrypt in the key policy, SNS and EventBridge alike (SQS developer
+# guide, "Key management"; EventBridge user guide, "Authorizing EventBridge to use a customer
+# managed key"). A key policy the module cannot edit: the statements are an output to merge.
+data "aws_iam_policy_document" "inbox_key" {
+  # checkov:skip=CKV_AWS_111: a key policy statement; "*" in a key policy means the key it is attached to
+  # checkov:skip=CKV_AWS_356: a key policy statement; "*" in a key policy means the key it is attached to
+  # checkov:skip=CKV_AWS_109: a key policy statement; "*" in a key policy means the key it is attached to
+  count = local.create_inbox && var.inbox_kms_master_key_id != null ? 1 : 0
+
+  dynamic "statement" {
+    for_each = local.inbox_senders
+    content {
+      sid       = "${statement.key}EncryptsWithInboxKey"
+      effect    = "Allow"
+      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      resources = ["*"]
+
+      principals {
+        type        = "Service"
+        identifiers = [statement.value.service]
+      }
+
+      condition {
+        test     = "ArnEquals"
+        variable = "aws:SourceArn"
+        values   = statement.value.source_arns
+      }
+    }
+  }
 }

@@ -25,8 +25,45 @@ resource "aws_sqs_queue" "failures" {
   message_retention_seconds = var.failure_queue_message_retention_seconds
   kms_master_key_id         = var.failure_queue_kms_master_key_id
   sqs_managed_sse_enabled   = var.failure_queue_kms_master_key_id == null ? true : null
+  # The EventBridge rules of events.tf send what they could not deliver here (their targets'
+  # dead-letter queue); the function's role needs no queue policy (same account, iam.tf).
+  policy = local.create_event_rule_dead_letters ? data.aws_iam_policy_document.failures[0].json : null
 
   tags = var.tags
+}
+
+locals {
+  # Decided from inputs only, so `count` is known at plan time (as local.inbox_senders).
+  create_event_rule_dead_letters = local.create_inbox && (var.capture_alarm_state_changes || local.use_central_event_bus)
+  # The queue's own ARN, for the policy it is created with (the account as in iam.tf).
+  failure_queue_arn = "arn:${local.partition}:sqs:${local.region}:${split(":", local.role_arn)[4]}:${var.name}-failures"
+}
+
+data "aws_iam_policy_document" "failures" {
+  count = local.create_event_rule_dead_letters ? 1 : 0
+
+  statement {
+    # EventBridge sends a rule's dead letters with its service principal; the condition names
+    # the module's rules, whose ARNs come from the resources, never from an input.
+    sid       = "UndeliveredAlarmStateChangesToFailureQueue"
+    effect    = "Allow"
+    actions   = ["sqs:SendMessage"]
+    resources = [local.failure_queue_arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values = concat(
+        aws_cloudwatch_event_rule.alarm_state_changes[*].arn,
+        aws_cloudwatch_event_rule.central_alarm_state_changes[*].arn,
+      )
+    }
+  }
 }
 
 resource "aws_lambda_function" "this" {
@@ -62,6 +99,10 @@ resource "aws_lambda_function" "this" {
     precondition {
       condition     = local.slack_routes_json_length <= 3000
       error_message = "The routes (slack_routes plus per-alarm slack_channel_id) take ${local.slack_routes_json_length} characters as JSON; the function's environment allows 4 KB in total: keep them under 3000 (use prefixes or regular expressions instead of many exact names)."
+    }
+    precondition {
+      condition     = local.lambda_environment_bytes <= 4096
+      error_message = "The function's environment variables take ${local.lambda_environment_bytes} bytes as Lambda measures them (JSON), over Lambda's limit of 4 KB (4096 bytes). The largest: ${join(", ", local.lambda_environment_largest)}. Shorten those inputs (account_names, slack_routes and the alarms' slack_channel_id feed ACCOUNT_NAMES and SLACK_ROUTES)."
     }
   }
 

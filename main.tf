@@ -20,6 +20,15 @@ locals {
 
   create_topic = var.create_sns_topic
   topic_arn    = var.create_sns_topic ? aws_sns_topic.this[0].arn : var.sns_topic_arn
+  # "The Amazon SNS subscription command must be executed ... in the Region where Amazon SNS is
+  # hosted" (SNS developer guide, "Sending Amazon SNS messages to an Amazon SQS queue or AWS
+  # Lambda function in a different Region"): this provider's region makes the subscription. The
+  # module's alarms, in this region, notify the topic too. Both subscriptions (inbox.tf, below)
+  # check it; the region is known at plan.
+  sns_topic_arn_region_problem = (
+    var.sns_topic_arn == null || try(split(":", var.sns_topic_arn)[3], "") == local.region ? null :
+    "sns_topic_arn ${jsonencode(var.sns_topic_arn)} is a topic in ${try(split(":", var.sns_topic_arn)[3], "?")}, not in this module's region (${local.region}): the subscription and the alarms' actions must be in the topic's region. Use a topic of ${local.region}, or a provider of the topic's region for the module."
+  )
 
   # Decided from inputs only, never from computed ARNs, so `count` is known at plan time.
   subscribe_to_topic = var.create_sns_topic || var.sns_topic_arn != null
@@ -56,6 +65,32 @@ locals {
       SLACK_GRAPH_CROSS_ACCOUNT_IDS = local.graphs && length(var.slack_graph_cross_account_ids) > 0 ? join(",", sort(distinct(var.slack_graph_cross_account_ids))) : null
     } : key => value if value != null
   }
+
+  # Lambda refuses a function whose environment variables take more than 4 KB together (Lambda
+  # quotas: "Environment variables, 4 KB"). It measures them as one JSON object ("exceeded the 4KB
+  # limit. String measured: {"KEY":"value",...}", the error quoted in
+  # github-aws-runners/terraform-aws-github-runner#3594), so keys, quotes, escapes and separators
+  # count. Measured here as the UTF-8 bytes of jsonencode(), which escapes more than Lambda
+  # (<, >, &): never less than Lambda counts. Each entry is `"KEY":"value",`; the object adds
+  # its braces and drops the last comma. The sizes are not secret even where a value (the
+  # webhook URL) is: nonsensitive(sensitive(...)) works on either.
+  lambda_environment_entry_base64 = {
+    for key, value in local.lambda_environment : key => base64encode("${jsonencode(key)}:${jsonencode(value)},")
+  }
+  # base64 turns every 3 bytes into 4 characters, "=" padding the last group: the byte length,
+  # which length() (characters) is not for Korean account names.
+  # The map is sensitive as a whole (its keys are filtered on the URL) and so is each size of it.
+  lambda_environment_entry_bytes = nonsensitive(sensitive({
+    for key, encoded in local.lambda_environment_entry_base64 : key => nonsensitive(sensitive(
+      length(encoded) / 4 * 3 - (endswith(encoded, "==") ? 2 : endswith(encoded, "=") ? 1 : 0)
+    ))
+  }))
+  lambda_environment_bytes = length(local.lambda_environment_entry_bytes) == 0 ? 2 : 1 + sum(values(local.lambda_environment_entry_bytes))
+  # The three largest entries, largest first ("KEY (N bytes)"), for the error message.
+  lambda_environment_largest = [
+    for entry in slice(reverse(sort([for key, size in local.lambda_environment_entry_bytes : format("%06d %s", size, key)])), 0, min(3, length(local.lambda_environment_entry_bytes))) :
+    "${split(" ", entry)[1]} (${tonumber(split(" ", entry)[0])} bytes)"
+  ]
 }
 
 resource "aws_sns_topic" "this" {
@@ -113,6 +148,13 @@ resource "aws_sns_topic_subscription" "lambda" {
   endpoint  = aws_lambda_function.this.arn
 
   depends_on = [aws_lambda_permission.sns]
+
+  lifecycle {
+    precondition {
+      condition     = local.sns_topic_arn_region_problem == null
+      error_message = coalesce(local.sns_topic_arn_region_problem, "-")
+    }
+  }
 }
 
 resource "aws_lambda_permission" "sns" {

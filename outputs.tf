@@ -122,3 +122,8 @@ output "central_alarm_state_change_rule_arn" {
   description = "ARN of the rule on the central bus that delivers forwarded alarm state changes to the inbox; null when there is no central bus."
   value       = one(aws_cloudwatch_event_rule.central_alarm_state_changes[*].arn)
 }
+
+output "inbox_kms_key_policy_json" {
+  description = "With inbox_kms_master_key_id: the key policy statements the inbox's customer-managed key needs, as an IAM policy document. Every service that sends to the inbox (SNS for the topic, EventBridge for the capture and central bus rules) encrypts with the key, each limited to its source ARNs here. Merge it into the key's policy (e.g. source_policy_documents of its aws_iam_policy_document); null without a customer-managed inbox key."
+  value       = one(data.aws_iam_policy_document.inbox_key[*].json)
+}

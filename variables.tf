@@ -3,12 +3,19 @@
 # ---------------------------------------------------------------------------------------------
 
 variable "name" {
-  description = "Prefix of every resource name: the function and its log group (/aws/lambda/<name>), the role (<name>-<region>), the topic (<name>-alarms), the failure queue (<name>-failures) and the alarms (<name>/<key>...). Distinct names keep several instances of the module apart: no alarm name of one instance can equal another's. Letters, digits, hyphens and underscores (no '/'), at most 40 characters so that every derived name fits its AWS limit (the role name, 64)."
+  description = "Prefix of every resource name: the function and its log group (/aws/lambda/<name>), the role (<name>-<region>), the topic (<name>-alarms), the failure queue (<name>-failures) and the alarms (<name>/<key>...). Distinct names keep several instances of the module apart: no alarm name of one instance can equal another's. Letters, digits, hyphens and underscores (no '/'), at most 40 characters so that every derived name fits its AWS limit (the role name, 64), and at most 36 with a central event bus (its rule, <name>-central-alarm-state-changes, 64)."
   type        = string
 
   validation {
     condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$", var.name))
     error_message = "name must be 1-40 characters of letters, digits, '-' and '_', starting with a letter or digit; not ${jsonencode(var.name)}."
+  }
+
+  # EventBridge rule names are at most 64 characters (PutRule's Name; the aws provider checks it
+  # at plan). The rule on the central bus is <name>-central-alarm-state-changes: 28 more.
+  validation {
+    condition     = length(var.name) <= 36 || !(var.create_central_event_bus || var.central_event_bus_arn != null)
+    error_message = "name ${jsonencode(var.name)} has ${length(var.name)} characters: with a central event bus the rule <name>-central-alarm-state-changes would have ${length(var.name) + 28}, over EventBridge's limit of 64. Use a name of at most 36 characters with a central bus."
   }
 }
 
@@ -47,12 +54,20 @@ variable "slack_webhook_ssm_parameter_name" {
 
   validation {
     condition     = var.slack_webhook_ssm_parameter_name == null || can(regex("^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/.+|/?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*)$", var.slack_webhook_ssm_parameter_name))
-    error_message = "slack_webhook_ssm_parameter_name must be a parameter name like /alarm-to-slack/webhook-url or a parameter ARN; not ${jsonencode(var.slack_webhook_ssm_parameter_name)}."
+    error_message = "slack_webhook_ssm_parameter_name must be a parameter name like /alarm-to-slack/webhook-url or a parameter ARN${can(regex("(?i)(xox[a-z][.-]|xapp-|https?://|hooks\\.slack\\.com)", coalesce(var.slack_webhook_ssm_parameter_name, "-"))) ? " (the value is not shown)" : "; not ${jsonencode(var.slack_webhook_ssm_parameter_name)}"}."
   }
 
   validation {
     condition     = var.slack_webhook_ssm_parameter_name == null || !can(regex("[*?]", var.slack_webhook_ssm_parameter_name))
-    error_message = "slack_webhook_ssm_parameter_name must name exactly one parameter: IAM reads '*' and '?' as wildcards, so the grant would cover every match; not ${jsonencode(var.slack_webhook_ssm_parameter_name)}."
+    error_message = "slack_webhook_ssm_parameter_name must name exactly one parameter: IAM reads '*' and '?' as wildcards, so the grant would cover every match${can(regex("(?i)(xox[a-z][.-]|xapp-|https?://|hooks\\.slack\\.com)", coalesce(var.slack_webhook_ssm_parameter_name, "-"))) ? " (the value is not shown)" : "; not ${jsonencode(var.slack_webhook_ssm_parameter_name)}"}."
+  }
+
+  # The name goes into the function's environment, the role's policy, the plan and the state:
+  # a webhook URL pasted here by mistake would be shown everywhere. Same rule as the function's
+  # (lambda/settings.py), and the message never repeats the value.
+  validation {
+    condition     = var.slack_webhook_ssm_parameter_name == null || !can(regex("(?i)(xox[a-z][.-]|xapp-|https?://|hooks\\.slack\\.com)", coalesce(var.slack_webhook_ssm_parameter_name, "-")))
+    error_message = "slack_webhook_ssm_parameter_name looks like a webhook URL or a Slack token, not the name of the SSM parameter that holds it (the value is not shown): put the URL in a SecureString parameter and give its name, e.g. /alarm-to-slack/webhook-url."
   }
 
   # Cross-variable rules (Terraform >= 1.9) fail at `terraform validate`, before any plan.
@@ -199,7 +214,14 @@ variable "slack_bot_token_ssm_parameter_name" {
 
   validation {
     condition     = var.slack_bot_token_ssm_parameter_name == null || !can(regex("[*?]", var.slack_bot_token_ssm_parameter_name))
-    error_message = "slack_bot_token_ssm_parameter_name must name exactly one parameter: IAM reads '*' and '?' as wildcards, so the grant would cover every match; not ${jsonencode(var.slack_bot_token_ssm_parameter_name)}."
+    error_message = "slack_bot_token_ssm_parameter_name must name exactly one parameter: IAM reads '*' and '?' as wildcards, so the grant would cover every match${can(regex("(?i)(xox[a-z][.-]|xapp-|https?://|hooks\\.slack\\.com)", coalesce(var.slack_bot_token_ssm_parameter_name, "-"))) ? " (the value is not shown)" : "; not ${jsonencode(var.slack_bot_token_ssm_parameter_name)}"}."
+  }
+
+  # A token pasted here by mistake would reach the environment, the plan and the state. Same
+  # rule as the function's (lambda/settings.py); the message never repeats the value.
+  validation {
+    condition     = var.slack_bot_token_ssm_parameter_name == null || !can(regex("(?i)(xox[a-z][.-]|xapp-|https?://|hooks\\.slack\\.com)", coalesce(var.slack_bot_token_ssm_parameter_name, "-")))
+    error_message = "slack_bot_token_ssm_parameter_name looks like a Slack token or a URL, not the name of the SSM parameter that holds the token (the value is not shown): put the xoxb- token in a SecureString parameter and give its name, e.g. /alarm-to-slack/bot-token."
   }
 }
 
@@ -390,7 +412,7 @@ variable "create_sns_topic" {
 }
 
 variable "sns_topic_arn" {
-  description = "ARN of an existing SNS topic to take notifications from (with create_sns_topic = false): the inbox queue subscribes to it (the function itself in direct mode), and the inbox's policy lets this topic send. The topic's policy is yours to manage: it must let cloudwatch.amazonaws.com publish."
+  description = "ARN of an existing SNS topic to take notifications from (with create_sns_topic = false): the inbox queue subscribes to it (the function itself in direct mode), and the inbox's policy lets this topic send. The topic's policy is yours to manage: it must let cloudwatch.amazonaws.com publish. A standard (not FIFO) topic in the provider's region: subscriptions and alarm actions must be in the topic's region."
   type        = string
   default     = null
 
@@ -402,6 +424,13 @@ variable "sns_topic_arn" {
   validation {
     condition     = var.sns_topic_arn == null || !var.create_sns_topic
     error_message = "sns_topic_arn subscribes an existing topic: set create_sns_topic = false with it."
+  }
+
+  # CloudWatch alarm actions and Lambda subscriptions take standard topics only; a FIFO topic
+  # delivers to SQS FIFO queues alone (SNS FIFO topics, "Message delivery").
+  validation {
+    condition     = var.sns_topic_arn == null || !endswith(coalesce(var.sns_topic_arn, "-"), ".fifo")
+    error_message = "sns_topic_arn must be a standard topic: CloudWatch alarms cannot notify a FIFO topic and it cannot deliver to the inbox queue or the function; not ${jsonencode(var.sns_topic_arn)}."
   }
 }
 
@@ -522,6 +551,13 @@ variable "alarms" {
     error_message = "alarms evaluation_periods must be a whole number >= 1, and datapoints_to_alarm between 1 and evaluation_periods; not so in: ${join(", ", [for key, alarm in var.alarms : key if !(alarm.evaluation_periods >= 1 && floor(alarm.evaluation_periods) == alarm.evaluation_periods && (alarm.datapoints_to_alarm == null ? true : (alarm.datapoints_to_alarm >= 1 && alarm.datapoints_to_alarm <= alarm.evaluation_periods)))])}."
   }
 
+  # CloudWatch PutMetricAlarm: period x evaluation periods at most one day when the period is
+  # under an hour, at most seven days otherwise (the aws provider does not check it at plan).
+  validation {
+    condition     = alltrue([for alarm in values(var.alarms) : alarm.period * alarm.evaluation_periods <= (alarm.period < 3600 ? 86400 : 604800)])
+    error_message = "alarms period x evaluation_periods must be at most 86400 s (1 day) when the period is under an hour, else at most 604800 s (7 days), as CloudWatch allows; not so in: ${join(", ", [for key, alarm in var.alarms : "${key} (${alarm.period} s x ${alarm.evaluation_periods} = ${alarm.period * alarm.evaluation_periods} s)" if alarm.period * alarm.evaluation_periods > (alarm.period < 3600 ? 86400 : 604800)])}."
+  }
+
   validation {
     condition     = alltrue([for alarm in values(var.alarms) : contains(["missing", "ignore", "breaching", "notBreaching"], alarm.treat_missing_data)])
     error_message = "alarms treat_missing_data must be missing, ignore, breaching or notBreaching; not so in: ${join(", ", [for key, alarm in var.alarms : "${key} (${jsonencode(alarm.treat_missing_data)})" if !contains(["missing", "ignore", "breaching", "notBreaching"], alarm.treat_missing_data)])}."
@@ -588,6 +624,19 @@ variable "ec2_instances" {
       for periods in [instance.cpu_evaluation_periods, instance.status_check_evaluation_periods] : periods >= 1 && floor(periods) == periods
     ]]))
     error_message = "ec2_instances evaluation periods must be whole numbers >= 1; not so in: ${join(", ", [for key, instance in var.ec2_instances : key if !alltrue([for periods in [instance.cpu_evaluation_periods, instance.status_check_evaluation_periods] : periods >= 1 && floor(periods) == periods])])}."
+  }
+
+  # CloudWatch PutMetricAlarm: period x evaluation periods at most one day when the period is
+  # under an hour, at most seven days otherwise. Named as the alarm_arns keys name them.
+  validation {
+    condition = alltrue(flatten([for instance in values(var.ec2_instances) : [
+      for pair in [[instance.cpu_period, instance.cpu_evaluation_periods], [instance.status_check_period, instance.status_check_evaluation_periods]] :
+      pair[0] * pair[1] <= (pair[0] < 3600 ? 86400 : 604800)
+    ]]))
+    error_message = "ec2_instances period x evaluation periods must be at most 86400 s (1 day) when the period is under an hour, else at most 604800 s (7 days), as CloudWatch allows; not so in: ${join(", ", flatten([for key, instance in var.ec2_instances : [
+      for alarm, pair in { cpu = [instance.cpu_period, instance.cpu_evaluation_periods], status-check = [instance.status_check_period, instance.status_check_evaluation_periods] } :
+      "ec2/${key}/${alarm} (${pair[0]} s x ${pair[1]} = ${pair[0] * pair[1]} s)" if pair[0] * pair[1] > (pair[0] < 3600 ? 86400 : 604800)
+    ]]))}."
   }
 }
 
@@ -785,13 +834,20 @@ variable "health_alarm_actions" {
 }
 
 variable "health_alarm_period" {
-  description = "Period in seconds over which the health alarm sums the function's error metrics (a multiple of 60)."
+  description = "Period in seconds over which the health alarm sums the function's error metrics (a multiple of 60, at most 604800: CloudWatch's 7 days for one evaluation period)."
   type        = number
   default     = 300
 
   validation {
     condition     = var.health_alarm_period >= 60 && var.health_alarm_period % 60 == 0
     error_message = "health_alarm_period must be a positive multiple of 60 seconds, not ${var.health_alarm_period}."
+  }
+
+  # The health alarm evaluates one period: CloudWatch allows at most 604800 s (7 days) for
+  # periods of an hour or more (period x evaluation periods, PutMetricAlarm).
+  validation {
+    condition     = var.health_alarm_period <= 604800
+    error_message = "health_alarm_period x 1 evaluation period of the function-health alarm must be at most 604800 s (7 days), as CloudWatch allows; not ${var.health_alarm_period} s."
   }
 }
 
@@ -855,7 +911,7 @@ variable "inbox_message_retention_seconds" {
 }
 
 variable "inbox_kms_master_key_id" {
-  description = "Customer-managed KMS key ARN to encrypt the inbox queue; the role gets kms:Decrypt on it (through SQS only). The key policy must let sns.amazonaws.com use it (kms:GenerateDataKey*, kms:Decrypt), or SNS cannot deliver to the queue; the AWS-managed alias/aws/sqs key cannot be given that grant. Null: SQS-managed server-side encryption."
+  description = "Customer-managed KMS key ARN to encrypt the inbox queue; the role gets kms:Decrypt on it (through SQS only). The key policy must let every sender use it (kms:GenerateDataKey, kms:Decrypt): sns.amazonaws.com for the topic and, with capture_alarm_state_changes or a central bus, events.amazonaws.com for the rules, or they cannot deliver to the queue; the inbox_kms_key_policy_json output holds those statements. The AWS-managed alias/aws/sqs key cannot be given that grant. Null: SQS-managed server-side encryption."
   type        = string
   default     = null
 

@@ -79,6 +79,8 @@ override_resource {
 }
 
 variables {
+  # Somebody hears of the health alarm: without actions its check (health.tf) fails the run.
+  health_alarm_actions               = ["arn:aws:sns:eu-west-1:123456789012:on-call-email"]
   name                               = "alerts"
   slack_bot_token_ssm_parameter_name = "/alerts/slack-bot-token"
   slack_channel_id                   = "C0DEFAULT01"

@@ -95,8 +95,10 @@ override_resource {
 }
 
 variables {
-  name              = "alerts"
-  slack_webhook_url = "https://hooks.slack.com/services/T000/B000/XXXX"
+  # Somebody hears of the health alarm: without actions its check (health.tf) fails the run.
+  health_alarm_actions = ["arn:aws:sns:eu-west-1:123456789012:on-call-email"]
+  name                 = "alerts"
+  slack_webhook_url    = "https://hooks.slack.com/services/T000/B000/XXXX"
   ec2_instances = {
     web = { instance_id = "i-0123456789abcdef0" }
   }
@@ -118,6 +120,14 @@ run "off_by_default" {
   assert {
     condition     = !contains(keys(nonsensitive(aws_lambda_function.this.environment[0].variables)), "ACCOUNT_NAMES")
     error_message = "ACCOUNT_NAMES is left out of the environment when account_names is empty."
+  }
+
+  assert {
+    condition = (
+      length(data.aws_iam_policy_document.failures) == 0 &&
+      length([for query in aws_cloudwatch_metric_alarm.function_health[0].metric_query : query if strcontains(query.id, "rule")]) == 0
+    )
+    error_message = "Without rules the failure queue keeps no policy and the health alarm watches no rule."
   }
 }
 
@@ -378,4 +388,210 @@ run "an_existing_central_bus_must_be_in_the_modules_region" {
   }
 
   expect_failures = [aws_cloudwatch_event_rule.central_alarm_state_changes]
+}
+
+# EventBridge drops an event after 24 h of retries unless its target has a dead-letter queue
+# (EventBridge user guide, "Event retry policy and using dead-letter queues"); a rule's failures
+# show only as AWS/Events FailedInvocations, by RuleName (plus EventBusName on a custom bus).
+run "undeliverable_alarm_state_changes_go_to_the_failure_queue_and_raise_the_health_alarm" {
+  command = plan
+
+  variables {
+    capture_alarm_state_changes       = true
+    create_central_event_bus          = true
+    central_event_bus_organization_id = "o-a1b2c3d4e5"
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_event_target.alarm_state_changes[0].dead_letter_config[0].arn == "arn:aws:sqs:eu-west-1:123456789012:alerts-failures" &&
+      aws_cloudwatch_event_target.central_alarm_state_changes[0].dead_letter_config[0].arn == "arn:aws:sqs:eu-west-1:123456789012:alerts-failures"
+    )
+    error_message = "Both rules' targets send what they cannot deliver to the module's failure queue."
+  }
+
+  assert {
+    condition = [
+      for statement in data.aws_iam_policy_document.failures[0].statement : {
+        actions    = statement.actions
+        resources  = statement.resources
+        principals = [for p in statement.principals : "${p.type} ${join(",", p.identifiers)}"]
+        conditions = [for c in statement.condition : "${c.test} ${c.variable} ${join(",", sort(c.values))}"]
+      }
+      ] == [{
+        actions    = toset(["sqs:SendMessage"])
+        resources  = toset(["arn:aws:sqs:eu-west-1:123456789012:alerts-failures"])
+        principals = ["Service events.amazonaws.com"]
+        conditions = ["ArnEquals aws:SourceArn arn:aws:events:eu-west-1:123456789012:rule/alerts-alarm-events/alerts-central-alarm-state-changes,arn:aws:events:eu-west-1:123456789012:rule/alerts-alarm-state-changes"]
+    }]
+    error_message = "The failure queue admits EventBridge for exactly the module's two rules, by ARN without wildcards."
+  }
+
+  assert {
+    condition = {
+      for query in aws_cloudwatch_metric_alarm.function_health[0].metric_query : query.id => [
+        for metric in query.metric : "${metric.namespace} ${metric.metric_name} ${jsonencode(metric.dimensions)} ${metric.stat}"
+      ] if strcontains(query.id, "rule")
+      } == {
+      capture_rule_failed_invocations = ["AWS/Events FailedInvocations {\"RuleName\":\"alerts-alarm-state-changes\"} Sum"]
+      central_rule_failed_invocations = ["AWS/Events FailedInvocations {\"EventBusName\":\"alerts-alarm-events\",\"RuleName\":\"alerts-central-alarm-state-changes\"} Sum"]
+    }
+    error_message = "The health alarm watches FailedInvocations of both rules, with the dimensions EventBridge publishes them under."
+  }
+
+  assert {
+    condition = alltrue([
+      for id in ["errors", "throttles", "inbox_oldest_message_age", "capture_rule_failed_invocations", "central_rule_failed_invocations"] :
+      strcontains(one([for query in aws_cloudwatch_metric_alarm.function_health[0].metric_query : query.expression if query.return_data]), "IF(FILL(${id}, 0) >")
+    ])
+    error_message = "The health alarm's expression counts the rules' failures next to the function's own signals."
+  }
+}
+
+run "a_customer_managed_inbox_key_gets_statements_for_every_sender" {
+  command = plan
+
+  variables {
+    capture_alarm_state_changes = true
+    inbox_kms_master_key_id     = "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-1111-2222-3333-444455556666"
+  }
+
+  assert {
+    condition = {
+      for statement in data.aws_iam_policy_document.inbox_key[0].statement : statement.sid => {
+        actions    = statement.actions
+        resources  = statement.resources
+        principals = [for p in statement.principals : "${p.type} ${join(",", p.identifiers)}"]
+        conditions = [for c in statement.condition : "${c.test} ${c.variable} ${join(",", c.values)}"]
+      }
+      } == {
+      AlarmTopicDeliversToInboxEncryptsWithInboxKey = {
+        actions    = toset(["kms:GenerateDataKey", "kms:Decrypt"])
+        resources  = toset(["*"])
+        principals = ["Service sns.amazonaws.com"]
+        conditions = ["ArnEquals aws:SourceArn arn:aws:sns:eu-west-1:123456789012:alerts-alarms"]
+      }
+      AlarmStateChangesToInboxEncryptsWithInboxKey = {
+        actions    = toset(["kms:GenerateDataKey", "kms:Decrypt"])
+        resources  = toset(["*"])
+        principals = ["Service events.amazonaws.com"]
+        conditions = ["ArnEquals aws:SourceArn arn:aws:events:eu-west-1:123456789012:rule/alerts-alarm-state-changes"]
+      }
+    }
+    error_message = "The key policy statements let SNS (the topic) and EventBridge (the rule) encrypt for the inbox, each for its own source only."
+  }
+
+  assert {
+    condition     = output.inbox_kms_key_policy_json == data.aws_iam_policy_document.inbox_key[0].json
+    error_message = "The statements are an output, to merge into the key's policy."
+  }
+}
+
+run "without_a_customer_managed_inbox_key_there_is_no_key_policy_to_merge" {
+  command = plan
+
+  variables {
+    capture_alarm_state_changes = true
+  }
+
+  assert {
+    condition     = output.inbox_kms_key_policy_json == null && length(data.aws_iam_policy_document.inbox_key) == 0
+    error_message = "SQS-managed encryption needs no key policy."
+  }
+}
+
+# Every name the module derives from `name`, with the longest `name` it accepts, against AWS's
+# limits: function 64 (Lambda CreateFunction), role 64 and inline policy 128 (IAM), queue 80
+# (SQS CreateQueue), topic 256 (SNS CreateTopic), rule 64 and bus 256 (EventBridge PutRule,
+# CreateEventBus), table 255 (DynamoDB CreateTable), alarm 255 (PutMetricAlarm), log group 512.
+run "the_longest_accepted_name_fits_every_derived_name" {
+  command = plan
+
+  variables {
+    name                               = "a-forty-character-name-for-every-limit-x"
+    slack_webhook_url                  = null
+    slack_bot_token_ssm_parameter_name = "/alerts/bot-token"
+    slack_channel_id                   = "C0123456789"
+    capture_alarm_state_changes        = true
+    ec2_instances = {
+      "a-sixty-four-character-instance-key-for-the-longest-alarm-names1" = { instance_id = "i-0123456789abcdef0" }
+    }
+  }
+
+  assert {
+    condition = alltrue([
+      length(var.name) == 40,
+      length(aws_lambda_function.this.function_name) <= 64,
+      length(aws_iam_role.lambda[0].name) <= 64,
+      length(aws_iam_role_policy.lambda[0].name) <= 128,
+      length(aws_sqs_queue.failures.name) <= 80,
+      length(aws_sqs_queue.inbox[0].name) <= 80,
+      length(aws_sns_topic.this[0].name) <= 256,
+      length(aws_cloudwatch_event_rule.alarm_state_changes[0].name) <= 64,
+      length(aws_dynamodb_table.state[0].name) <= 255,
+      length(aws_cloudwatch_log_group.lambda.name) <= 512,
+      length(aws_cloudwatch_metric_alarm.function_health[0].alarm_name) <= 255,
+      length(aws_cloudwatch_metric_alarm.failure_queue[0].alarm_name) <= 255,
+      alltrue([for alarm in aws_cloudwatch_metric_alarm.this : length(alarm.alarm_name) <= 255]),
+    ])
+    error_message = "A name of 40 characters must fit every name the module derives from it."
+  }
+}
+
+run "a_36_character_name_fits_the_central_bus_rule" {
+  command = plan
+
+  variables {
+    name                              = "a-36-character-name-for-the-bus-rule"
+    create_central_event_bus          = true
+    central_event_bus_organization_id = "o-a1b2c3d4e5"
+  }
+
+  assert {
+    condition = (
+      length(var.name) == 36 &&
+      length(aws_cloudwatch_event_rule.central_alarm_state_changes[0].name) == 64 &&
+      length(aws_cloudwatch_event_bus.central[0].name) <= 256
+    )
+    error_message = "With a central bus, 36 characters are the most that fit its rule's 64."
+  }
+}
+
+run "a_longer_name_is_refused_with_a_central_bus" {
+  command = plan
+
+  variables {
+    name                  = "a-37-character-name-for-the-bus-rules"
+    central_event_bus_arn = "arn:aws:events:eu-west-1:123456789012:event-bus/org-alarms"
+  }
+
+  expect_failures = [var.name]
+}
+
+run "a_role_name_over_64_characters_stops_the_plan" {
+  command = plan
+
+  override_data {
+    target = data.aws_region.current
+    values = {
+      name     = "xx-an-imaginary-very-long-region-name-1"
+      endpoint = "ec2.xx-an-imaginary-very-long-region-name-1.amazonaws.com"
+    }
+  }
+
+  variables {
+    name = "a-forty-character-name-for-every-limit-x"
+  }
+
+  expect_failures = [aws_iam_role.lambda]
+}
+
+run "health_alarm_without_actions_warns" {
+  command = plan
+
+  variables {
+    health_alarm_actions = []
+  }
+
+  expect_failures = [check.health_alarm_tells_someone]
 }

@@ -27,6 +27,8 @@ module "alarm_to_slack" {
   slack_webhook_url   = "https://hooks.slack.com/services/T000/B000/${each.key}"
   alarm_action_target = "lambda"
   create_sns_topic    = false
+  # Without actions the health alarm tells nobody, and terraform test fails on the check.
+  health_alarm_actions = ["arn:aws:sns:eu-west-1:123456789012:on-call-email"]
 
   ec2_instances = {
     (each.value.ec2_key) = { instance_id = "i-0123456789abcdef0" }

@@ -28,6 +28,8 @@ module "alarm_to_slack" {
 
   alarm_action_target = each.value.target
   create_sns_topic    = each.value.create_sns_topic
+  # Without actions the health alarm tells nobody, and terraform test fails on the check.
+  health_alarm_actions = ["arn:aws:sns:eu-west-1:123456789012:on-call-email"]
 
   # The same keys in both instances: the name prefix alone must keep the alarms apart.
   ec2_instances = {
