@@ -100,6 +100,12 @@ resource "aws_lambda_function" "this" {
       condition     = local.slack_routes_json_length <= 3000
       error_message = "The routes (slack_routes plus per-alarm slack_channel_id) take ${local.slack_routes_json_length} characters as JSON; the function's environment allows 4 KB in total: keep them under 3000 (use prefixes or regular expressions instead of many exact names)."
     }
+    # Checked here rather than by the variables' validations: Terraform prints the value of
+    # every variable a failing validation reads, and this value may be the secret itself.
+    precondition {
+      condition     = length(local.secret_looking_parameter_names) == 0
+      error_message = "${join(" and ", local.secret_looking_parameter_names)} looks like a Slack token or a URL, not the name of the SSM parameter that holds it (the value is not shown): put the secret in a SecureString parameter and give its name, e.g. /alarm-to-slack/webhook-url or /alarm-to-slack/bot-token."
+    }
     precondition {
       condition     = local.lambda_environment_bytes <= 4096
       error_message = "The function's environment variables take ${local.lambda_environment_bytes} bytes as Lambda measures them (JSON), over Lambda's limit of 4 KB (4096 bytes). The largest: ${join(", ", local.lambda_environment_largest)}. Shorten those inputs (account_names, slack_routes and the alarms' slack_channel_id feed ACCOUNT_NAMES and SLACK_ROUTES)."

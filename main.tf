@@ -66,6 +66,17 @@ locals {
     } : key => value if value != null
   }
 
+  # A Slack token (xoxb-, xoxp-, xoxe-/xoxe., xapp-...) or a URL where an SSM parameter name
+  # belongs: refused by a precondition of the function (lambda.tf) without showing it, by the
+  # same rule as the function's own (lambda/settings.py).
+  secret_looking_name_pattern = "(?i)(xox[a-z][.-]|xapp-|https?://|hooks\\.slack\\.com)"
+  secret_looking_parameter_names = [
+    for variable, value in {
+      slack_webhook_ssm_parameter_name   = var.slack_webhook_ssm_parameter_name
+      slack_bot_token_ssm_parameter_name = var.slack_bot_token_ssm_parameter_name
+    } : variable if value != null && can(regex(local.secret_looking_name_pattern, coalesce(value, "-")))
+  ]
+
   # Lambda refuses a function whose environment variables take more than 4 KB together (Lambda
   # quotas: "Environment variables, 4 KB"). It measures them as one JSON object ("exceeded the 4KB
   # limit. String measured: {"KEY":"value",...}", the error quoted in

@@ -53,22 +53,16 @@ variable "slack_webhook_ssm_parameter_name" {
   default     = null
 
   validation {
-    condition     = var.slack_webhook_ssm_parameter_name == null || can(regex("^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/.+|/?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*)$", var.slack_webhook_ssm_parameter_name))
-    error_message = "slack_webhook_ssm_parameter_name must be a parameter name like /alarm-to-slack/webhook-url or a parameter ARN${can(regex("(?i)(xox[a-z][.-]|xapp-|https?://|hooks\\.slack\\.com)", coalesce(var.slack_webhook_ssm_parameter_name, "-"))) ? " (the value is not shown)" : "; not ${jsonencode(var.slack_webhook_ssm_parameter_name)}"}."
+    # A name that looks like a secret is left to the precondition in lambda.tf (see there).
+    condition     = var.slack_webhook_ssm_parameter_name == null || can(regex("^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/.+|/?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*)$", var.slack_webhook_ssm_parameter_name)) || can(regex(local.secret_looking_name_pattern, var.slack_webhook_ssm_parameter_name))
+    error_message = "slack_webhook_ssm_parameter_name must be a parameter name like /alarm-to-slack/webhook-url or a parameter ARN; not ${jsonencode(var.slack_webhook_ssm_parameter_name)}."
   }
 
   validation {
-    condition     = var.slack_webhook_ssm_parameter_name == null || !can(regex("[*?]", var.slack_webhook_ssm_parameter_name))
-    error_message = "slack_webhook_ssm_parameter_name must name exactly one parameter: IAM reads '*' and '?' as wildcards, so the grant would cover every match${can(regex("(?i)(xox[a-z][.-]|xapp-|https?://|hooks\\.slack\\.com)", coalesce(var.slack_webhook_ssm_parameter_name, "-"))) ? " (the value is not shown)" : "; not ${jsonencode(var.slack_webhook_ssm_parameter_name)}"}."
+    condition     = var.slack_webhook_ssm_parameter_name == null || !can(regex("[*?]", var.slack_webhook_ssm_parameter_name)) || can(regex(local.secret_looking_name_pattern, var.slack_webhook_ssm_parameter_name))
+    error_message = "slack_webhook_ssm_parameter_name must name exactly one parameter: IAM reads '*' and '?' as wildcards, so the grant would cover every match; not ${jsonencode(var.slack_webhook_ssm_parameter_name)}."
   }
 
-  # The name goes into the function's environment, the role's policy, the plan and the state:
-  # a webhook URL pasted here by mistake would be shown everywhere. Same rule as the function's
-  # (lambda/settings.py), and the message never repeats the value.
-  validation {
-    condition     = var.slack_webhook_ssm_parameter_name == null || !can(regex("(?i)(xox[a-z][.-]|xapp-|https?://|hooks\\.slack\\.com)", coalesce(var.slack_webhook_ssm_parameter_name, "-")))
-    error_message = "slack_webhook_ssm_parameter_name looks like a webhook URL or a Slack token, not the name of the SSM parameter that holds it (the value is not shown): put the URL in a SecureString parameter and give its name, e.g. /alarm-to-slack/webhook-url."
-  }
 
   # Cross-variable rules (Terraform >= 1.9) fail at `terraform validate`, before any plan.
   validation {
@@ -208,21 +202,16 @@ variable "slack_bot_token_ssm_parameter_name" {
   default     = null
 
   validation {
-    condition     = var.slack_bot_token_ssm_parameter_name == null || can(regex("^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/.+|/?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*)$", var.slack_bot_token_ssm_parameter_name))
+    # A name that looks like a secret is left to the precondition in lambda.tf (see there).
+    condition     = var.slack_bot_token_ssm_parameter_name == null || can(regex("^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/.+|/?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*)$", var.slack_bot_token_ssm_parameter_name)) || can(regex(local.secret_looking_name_pattern, var.slack_bot_token_ssm_parameter_name))
     error_message = "slack_bot_token_ssm_parameter_name must be a parameter name like /alarm-to-slack/bot-token or a parameter ARN."
   }
 
   validation {
-    condition     = var.slack_bot_token_ssm_parameter_name == null || !can(regex("[*?]", var.slack_bot_token_ssm_parameter_name))
-    error_message = "slack_bot_token_ssm_parameter_name must name exactly one parameter: IAM reads '*' and '?' as wildcards, so the grant would cover every match${can(regex("(?i)(xox[a-z][.-]|xapp-|https?://|hooks\\.slack\\.com)", coalesce(var.slack_bot_token_ssm_parameter_name, "-"))) ? " (the value is not shown)" : "; not ${jsonencode(var.slack_bot_token_ssm_parameter_name)}"}."
+    condition     = var.slack_bot_token_ssm_parameter_name == null || !can(regex("[*?]", var.slack_bot_token_ssm_parameter_name)) || can(regex(local.secret_looking_name_pattern, var.slack_bot_token_ssm_parameter_name))
+    error_message = "slack_bot_token_ssm_parameter_name must name exactly one parameter: IAM reads '*' and '?' as wildcards, so the grant would cover every match; not ${jsonencode(var.slack_bot_token_ssm_parameter_name)}."
   }
 
-  # A token pasted here by mistake would reach the environment, the plan and the state. Same
-  # rule as the function's (lambda/settings.py); the message never repeats the value.
-  validation {
-    condition     = var.slack_bot_token_ssm_parameter_name == null || !can(regex("(?i)(xox[a-z][.-]|xapp-|https?://|hooks\\.slack\\.com)", coalesce(var.slack_bot_token_ssm_parameter_name, "-")))
-    error_message = "slack_bot_token_ssm_parameter_name looks like a Slack token or a URL, not the name of the SSM parameter that holds the token (the value is not shown): put the xoxb- token in a SecureString parameter and give its name, e.g. /alarm-to-slack/bot-token."
-  }
 }
 
 variable "slack_bot_token_ssm_kms_key_arn" {

@@ -43,8 +43,9 @@ logger = logging.getLogger("alarm_to_slack")
 ACCOUNT_NAMES_VARIABLE = "ACCOUNT_NAMES"
 _ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 # A Slack token (xoxb-, xoxp-, xoxe-/xoxe., xapp-...) or a URL where an SSM parameter *name*
-# belongs: the same rule as variables.tf's, so a value Terraform lets through is never refused
-# here and the other way round. Such a "name" is never echoed: it may be the secret itself.
+# belongs: the same rule as main.tf's secret_looking_name_pattern, so a value Terraform lets
+# through is never refused here and the other way round. Such a "name" is never echoed: it may
+# be the secret itself.
 _SECRET_LOOKING_NAME = re.compile(r"xox[a-z][.-]|xapp-|https?://|hooks\.slack\.com", re.IGNORECASE)
 
 
