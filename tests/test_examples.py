@@ -51,6 +51,9 @@ LOOKED_UP_AMI_ID = "ami-0aaaabbbbccccdddd"
 ALB_SUFFIX = "app/shop/0123456789abcdef"
 BOT_TOKEN_PARAMETER = "/alarm-to-slack/slack-bot-token"  # noqa: S105 - a parameter name
 ALERTS_CHANNEL, DATABASE_CHANNEL = "C0ALERTS01", "C0DATABASE"
+# Every example wires the health alarm to an e-mail topic (health.tf): without it the module's
+# check that the health alarm tells someone fails the `terraform test` run.
+HEALTH_EMAIL = "oncall@example.com"
 
 # The ARNs the mocked provider hands out during plan.
 TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:mocked-topic"
@@ -171,18 +174,23 @@ class Scenario:
 
 SCENARIOS = {
     "ec2-cpu-alarm": Scenario(
-        variables={"instance_id": INSTANCE_ID, "slack_webhook_url": WEBHOOK},
+        variables={
+            "health_alarm_email": HEALTH_EMAIL,
+            "instance_id": INSTANCE_ID,
+            "slack_webhook_url": WEBHOOK,
+        },
         real_only={},
         mocked_only={},
     ),
     # The real run passes an AMI (no SSM call offline); the mocked run exercises the lookup.
     "new-ec2-instance": Scenario(
-        variables={"slack_webhook_url": WEBHOOK},
+        variables={"health_alarm_email": HEALTH_EMAIL, "slack_webhook_url": WEBHOOK},
         real_only={"ami_id": AMI_ID},
         mocked_only={},
     ),
     "direct-to-lambda": Scenario(
         variables={
+            "health_alarm_email": HEALTH_EMAIL,
             "slack_webhook_ssm_parameter_name": SSM_PARAMETER,
             "load_balancer_arn_suffix": ALB_SUFFIX,
             "ec2_instance_ids": {"web": OTHER_INSTANCE_ID},
@@ -192,6 +200,7 @@ SCENARIOS = {
     ),
     "slack-app-routing": Scenario(
         variables={
+            "health_alarm_email": HEALTH_EMAIL,
             "slack_bot_token_ssm_parameter_name": BOT_TOKEN_PARAMETER,
             "alerts_channel_id": ALERTS_CHANNEL,
             "database_channel_id": DATABASE_CHANNEL,
@@ -203,6 +212,7 @@ SCENARIOS = {
     ),
     "organization": Scenario(
         variables={
+            "health_alarm_email": HEALTH_EMAIL,
             "slack_webhook_ssm_parameter_name": SSM_PARAMETER,
             "organization_id": ORGANIZATION_ID,
             "account_names": {MEMBER_ACCOUNT: "payments-prod"},
@@ -341,6 +351,16 @@ class Plan:
             if change["type"] == resource_type
         ]
 
+    def in_module(self, resource_type: str) -> list[Mapping[str, Any]]:
+        """Like of_type, for the resources of module.alarm_to_slack only (not, e.g., the
+        example's own health.tf topic)."""
+        return [
+            {**change["change"]["after"], "_unknown": change["change"].get("after_unknown", {})}
+            for change in self.changes
+            if change["type"] == resource_type
+            and change.get("module_address") == "module.alarm_to_slack"
+        ]
+
     def one(self, resource_type: str) -> Mapping[str, Any]:
         found = self.of_type(resource_type)
         assert len(found) == 1, f"expected one {resource_type}, the plan has {len(found)}"
@@ -457,6 +477,21 @@ def test_ec2_cpu_alarm_watches_cpu_at_80_percent_over_one_minute(
 
 
 @pytest.mark.terraform
+@pytest.mark.parametrize(
+    "example",
+    ["ec2-cpu-alarm", "new-ec2-instance", "direct-to-lambda", "slack-app-routing", "organization"],
+)
+def test_the_health_alarm_emails_someone(plans: dict[str, ExamplePlans], example: str) -> None:
+    plan = plans[example].mocked  # the mocked run knows the topic's ARN
+    (subscription,) = [
+        s for s in plan.of_type("aws_sns_topic_subscription") if s["protocol"] == "email"
+    ]
+    assert subscription["endpoint"] == HEALTH_EMAIL
+    health = plan.alarms()["alarm-to-slack/function-health"]
+    assert health["alarm_actions"] == [TOPIC_ARN]
+
+
+@pytest.mark.terraform
 def test_ec2_cpu_alarm_reports_a_dead_server(plans: dict[str, ExamplePlans]) -> None:
     alarms = plans["ec2-cpu-alarm"].real.alarms()
     status = alarms["alarm-to-slack/web/status-check"]
@@ -499,7 +534,7 @@ def test_ec2_cpu_alarm_notifies_the_topic_that_feeds_the_inbox(
         alarm = mocked.alarms()[name]
         assert alarm["alarm_actions"] == [TOPIC_ARN], name
         assert alarm["ok_actions"] == [TOPIC_ARN], name
-    subscription = mocked.one("aws_sns_topic_subscription")
+    (subscription,) = mocked.in_module("aws_sns_topic_subscription")
     assert (subscription["topic_arn"], subscription["protocol"], subscription["endpoint"]) == (
         TOPIC_ARN,
         "sqs",
@@ -641,8 +676,8 @@ def test_direct_to_lambda_has_no_topic_and_alarms_invoke_the_function(
     example = plans["direct-to-lambda"]
 
     for plan in (example.real, example.mocked):
-        assert plan.of_type("aws_sns_topic") == []
-        assert plan.of_type("aws_sns_topic_subscription") == []
+        assert plan.in_module("aws_sns_topic") == []
+        assert plan.in_module("aws_sns_topic_subscription") == []
         # One invocation per alarm: no inbox queue and no event source mapping.
         assert [q["name"] for q in plan.of_type("aws_sqs_queue")] == ["alarm-to-slack-failures"]
         assert plan.of_type("aws_lambda_event_source_mapping") == []

@@ -12,6 +12,9 @@ module "alarm_to_slack" {
   name = var.name
   tags = var.tags
 
+  # health.tf: the module's own health alarm e-mails someone (without it, nobody hears).
+  health_alarm_actions = aws_sns_topic.health[*].arn
+
   slack_webhook_ssm_parameter_name = var.slack_webhook_ssm_parameter_name
   slack_webhook_ssm_kms_key_arn    = var.slack_webhook_ssm_kms_key_arn
 

@@ -11,6 +11,9 @@ module "alarm_to_slack" {
   name = var.name
   tags = var.tags
 
+  # health.tf: the module's own health alarm e-mails someone (without it, nobody hears).
+  health_alarm_actions = aws_sns_topic.health[*].arn
+
   slack_webhook_url = var.slack_webhook_url
   alarm_mention     = var.alarm_mention
   timezone          = var.timezone

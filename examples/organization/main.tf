@@ -17,6 +17,9 @@ module "alarm_to_slack" {
   name = var.name
   tags = var.tags
 
+  # health.tf: the module's own health alarm e-mails someone (without it, nobody hears).
+  health_alarm_actions = aws_sns_topic.health[*].arn
+
   slack_webhook_ssm_parameter_name = var.slack_webhook_ssm_parameter_name
 
   # Every alarm of this account and region, not only those that notify the module's topic.

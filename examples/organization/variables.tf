@@ -26,8 +26,10 @@ variable "name" {
   default     = "alarm-to-slack"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$", var.name))
-    error_message = "name must be 1-40 characters of letters, digits, '-' and '_', starting with a letter or digit."
+    # 36 at most: the central bus's rule (<name>-central-alarm-state-changes) and the
+    # forwarders' (<name>-forward-alarm-state-changes) may have 64 characters.
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9_-]{0,35}$", var.name))
+    error_message = "name must be 1-36 characters of letters, digits, '-' and '_', starting with a letter or digit (EventBridge rule names have 64 at most)."
   }
 }
 
@@ -73,6 +75,17 @@ variable "alarm_states" {
   description = "Which state changes reach Slack, from every account and region: ALARM, OK, INSUFFICIENT_DATA."
   type        = list(string)
   default     = ["ALARM", "OK"]
+}
+
+variable "health_alarm_email" {
+  description = "E-mail address told when the notifier itself is unhealthy (health.tf); AWS mails a confirmation link first. Null: no topic, and the module's plan warns that its health alarm tells nobody."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.health_alarm_email == null || can(regex("^[^@[:space:]]+@[^@[:space:]]+\\.[^@[:space:]]+$", coalesce(var.health_alarm_email, "-")))
+    error_message = "health_alarm_email must be an e-mail address such as oncall@example.com; not ${jsonencode(var.health_alarm_email)}."
+  }
 }
 
 variable "tags" {

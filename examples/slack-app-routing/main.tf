@@ -12,6 +12,9 @@ module "alarm_to_slack" {
   name = var.name
   tags = var.tags
 
+  # health.tf: the module's own health alarm e-mails someone (without it, nobody hears).
+  health_alarm_actions = aws_sns_topic.health[*].arn
+
   # The bot token (xoxb-...) lives in an SSM SecureString: the function reads it at cold start,
   # it is in neither the function's environment nor the Terraform state.
   slack_bot_token_ssm_parameter_name = var.slack_bot_token_ssm_parameter_name

@@ -36,8 +36,10 @@ variable "name" {
   default     = "alarm-to-slack"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$", var.name))
-    error_message = "name must be 1-40 characters of letters, digits, '-' and '_', starting with a letter or digit."
+    # 36 at most: the central bus's rule (<name>-central-alarm-state-changes) and the
+    # forwarders' (<name>-forward-alarm-state-changes) may have 64 characters.
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9_-]{0,35}$", var.name))
+    error_message = "name must be 1-36 characters of letters, digits, '-' and '_', starting with a letter or digit (EventBridge rule names have 64 at most)."
   }
 }
 
