@@ -51,6 +51,8 @@ module "notifier" {{
 
   name              = "parity"
   slack_webhook_url = "https://hooks.slack.com/services/T000/B000/XXXX"
+  # Without actions the module's health-alarm check fails the terraform test run.
+  health_alarm_actions = ["arn:aws:sns:eu-west-1:123456789012:on-call-email"]
   tags              = {{ team = "platform" }}
   ec2_instances = {{
 {entries}
@@ -61,8 +63,9 @@ module "notifier" {{
 module "direct" {{
   source = {root}
 
-  name                = "direct"
-  slack_webhook_url   = "https://hooks.slack.com/services/T000/B000/XXXX"
+  name                 = "direct"
+  slack_webhook_url    = "https://hooks.slack.com/services/T000/B000/XXXX"
+  health_alarm_actions = ["arn:aws:sns:eu-west-1:123456789012:on-call-email"]
   alarm_action_target = "lambda"
   create_sns_topic    = false
 }}
