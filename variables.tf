@@ -618,14 +618,11 @@ variable "ec2_instances" {
   # CloudWatch PutMetricAlarm: period x evaluation periods at most one day when the period is
   # under an hour, at most seven days otherwise. Named as the alarm_arns keys name them.
   validation {
-    condition = alltrue(flatten([for instance in values(var.ec2_instances) : [
-      for pair in [[instance.cpu_period, instance.cpu_evaluation_periods], [instance.status_check_period, instance.status_check_evaluation_periods]] :
-      pair[0] * pair[1] <= (pair[0] < 3600 ? 86400 : 604800)
-    ]]))
-    error_message = "ec2_instances period x evaluation periods must be at most 86400 s (1 day) when the period is under an hour, else at most 604800 s (7 days), as CloudWatch allows; not so in: ${join(", ", flatten([for key, instance in var.ec2_instances : [
-      for alarm, pair in { cpu = [instance.cpu_period, instance.cpu_evaluation_periods], status-check = [instance.status_check_period, instance.status_check_evaluation_periods] } :
-      "ec2/${key}/${alarm} (${pair[0]} s x ${pair[1]} = ${pair[0] * pair[1]} s)" if pair[0] * pair[1] > (pair[0] < 3600 ? 86400 : 604800)
-    ]]))}."
+    condition = alltrue([for instance in values(var.ec2_instances) :
+      instance.cpu_period * instance.cpu_evaluation_periods <= (instance.cpu_period < 3600 ? 86400 : 604800) &&
+      instance.status_check_period * instance.status_check_evaluation_periods <= (instance.status_check_period < 3600 ? 86400 : 604800)
+    ])
+    error_message = "ec2_instances period x evaluation periods must be at most 86400 s (1 day) when the period is under an hour, else at most 604800 s (7 days), as CloudWatch allows; not so in: ${join(", ", concat([for key, instance in var.ec2_instances : "ec2/${key}/cpu (${instance.cpu_period} s x ${instance.cpu_evaluation_periods} = ${instance.cpu_period * instance.cpu_evaluation_periods} s)" if instance.cpu_period * instance.cpu_evaluation_periods > (instance.cpu_period < 3600 ? 86400 : 604800)], [for key, instance in var.ec2_instances : "ec2/${key}/status-check (${instance.status_check_period} s x ${instance.status_check_evaluation_periods} = ${instance.status_check_period * instance.status_check_evaluation_periods} s)" if instance.status_check_period * instance.status_check_evaluation_periods > (instance.status_check_period < 3600 ? 86400 : 604800)]))}."
   }
 }
 
