@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 
 import boto3
@@ -11,7 +13,7 @@ from botocore.stub import Stubber
 import handler
 import settings as settings_module
 from settings import ConfigError, load_settings, resolve_webhook_url
-from support import load_event
+from support import REPO_ROOT, load_event
 
 PARAMETER = "/alarm-to-slack/webhook"
 
@@ -171,3 +173,16 @@ def test_a_parameter_name_that_looks_like_a_token_or_url_is_refused_without_echo
 )
 def test_an_ordinary_parameter_name_is_accepted(value: str) -> None:
     assert load_settings({"SLACK_WEBHOOK_SSM_PARAMETER": value}).webhook_ssm_parameter == value
+
+
+def test_terraform_refuses_the_same_parameter_names_as_the_function() -> None:
+    # main.tf's secret_looking_name_pattern (an HCL string, JSON-like escapes) is the function's
+    # rule with Terraform's (?i) flag: a name one of them accepts, the other must accept too.
+    (literal,) = re.findall(
+        r'^\s*secret_looking_name_pattern\s*=\s*("(?:[^"\\]|\\.)*")\s*$',
+        (REPO_ROOT / "main.tf").read_text(),
+        flags=re.MULTILINE,
+    )
+    pattern = settings_module._SECRET_LOOKING_NAME
+    assert pattern.flags & re.IGNORECASE
+    assert json.loads(literal) == f"(?i)({pattern.pattern})"
