@@ -81,10 +81,11 @@ locals {
   # quotas: "Environment variables, 4 KB"). It measures them as one JSON object ("exceeded the 4KB
   # limit. String measured: {"KEY":"value",...}", the error quoted in
   # github-aws-runners/terraform-aws-github-runner#3594), so keys, quotes, escapes and separators
-  # count. Measured here as the UTF-8 bytes of jsonencode(), which escapes more than Lambda
-  # (<, >, &): never less than Lambda counts. Each entry is `"KEY":"value",`; the object adds
-  # its braces and drops the last comma. The sizes are not secret even where a value (the
-  # webhook URL) is: nonsensitive(sensitive(...)) works on either.
+  # count. Measured here as the UTF-8 bytes of jsonencode() (which also escapes <, > and &).
+  # Whether Lambda counts a Korean character as its 3 UTF-8 bytes or as a 6-byte \u escape is
+  # not documented: UTF-8 is assumed. Each entry is `"KEY":"value",`; the object adds its braces
+  # and drops the last comma. The sizes are not secret even where a value (the webhook URL) is:
+  # nonsensitive(sensitive(...)) works on either.
   lambda_environment_entry_base64 = {
     for key, value in local.lambda_environment : key => base64encode("${jsonencode(key)}:${jsonencode(value)},")
   }
