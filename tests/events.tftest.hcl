@@ -595,3 +595,23 @@ run "health_alarm_without_actions_warns" {
 
   expect_failures = [check.health_alarm_tells_someone]
 }
+
+# Lambda's 4 KB are bytes of the JSON object: "ACCOUNT_NAMES":"{\"111122223333\":\"결제-운영\"}",
+# is 47 characters but 55 bytes (each Hangul syllable takes 3 in UTF-8).
+run "the_environment_size_counts_utf8_bytes_of_the_json" {
+  command = plan
+
+  variables {
+    account_names = { "111122223333" = "결제-운영" }
+  }
+
+  assert {
+    condition     = local.lambda_environment_entry_bytes["ACCOUNT_NAMES"] == 55
+    error_message = "ACCOUNT_NAMES counts as the 55 UTF-8 bytes of its JSON entry, not 47 characters."
+  }
+
+  assert {
+    condition     = local.lambda_environment_bytes == 1 + sum(values(local.lambda_environment_entry_bytes)) && local.lambda_environment_bytes < 4096
+    error_message = "The total is the entries plus the object's braces, less the last comma."
+  }
+}
