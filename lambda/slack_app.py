@@ -12,10 +12,12 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+import lifecycle
 from alarm import Alarm, Received, parse_timestamp
 from delivery import Pacer, Sent
 from formatting import HEADER_LIMIT, STATE_STYLES, MessagePart, escape, truncate
 from grouping import Entry, Notification
+from lifecycle import alarm_key
 from render import render_notification
 from settings import Settings
 from slack import Delivery
@@ -33,6 +35,8 @@ OK_EMOJI, OK_COLOR = STATE_STYLES["OK"]
 # chat.postMessage takes these from a webhook payload; username/icon_emoji would need the
 # chat:write.customize scope, so app mode leaves them out.
 MESSAGE_KEYS = ("text", "blocks", "attachments")
+# Slack: at most 50 blocks per message (Block Kit reference, "Blocks").
+BLOCKS_LIMIT = 50
 
 APP_LABELS = {
     "en": {
@@ -40,6 +44,7 @@ APP_LABELS = {
         "resolved": "Resolved",
         "still_open": "{open} still open",
         "all_resolved": "all resolved",
+        "late": "Arrived late: this change happened before the state shown; it changes nothing.",
         "units": ("d", "h", "min", "s"),
         "joiner": " ",
     },
@@ -48,6 +53,7 @@ APP_LABELS = {
         "resolved": "해결됨",
         "still_open": "{open}개 미해결",
         "all_resolved": "모두 해결됨",
+        "late": "늦게 도착함: 지금 표시된 상태보다 이전의 변경이라 아무것도 바꾸지 않습니다.",
         "units": ("일", "시간", "분", "초"),
         "joiner": "",
     },
@@ -110,6 +116,19 @@ def resolved_payload(
     return payload
 
 
+def late_payload(payload: dict[str, Any], language: str = "en") -> dict[str, Any]:
+    """An event older than the state shown, for the thread: the message with a note on top."""
+    labels = APP_LABELS.get(language, APP_LABELS["en"])
+    note = labels["late"]
+    late = json.loads(json.dumps(payload))
+    late["text"] = truncate(f"_{note}_ {late.get('text') or ''}", 3000)
+    attachments = late.get("attachments") or []
+    if attachments and len(attachments[0].get("blocks") or []) < BLOCKS_LIMIT:
+        context = {"type": "context", "elements": [{"type": "mrkdwn", "text": f"_{note}_"}]}
+        attachments[0]["blocks"] = [context, *attachments[0]["blocks"]]
+    return late
+
+
 def digest_progress_payload(digest: DigestRecord, language: str = "en") -> dict[str, Any]:
     """The digest's first message with "→ 12 still open" (or "→ all resolved") added."""
     labels = APP_LABELS.get(language, APP_LABELS["en"])
@@ -129,17 +148,6 @@ def digest_progress_payload(digest: DigestRecord, language: str = "en") -> dict[
         for attachment in payload.get("attachments") or []:
             attachment["color"] = OK_COLOR
     return payload
-
-
-def alarm_key(alarm: Alarm) -> str | None:
-    """What identifies an alarm across notifications: its ARN (None for text messages)."""
-    if alarm.kind != "alarm":
-        return None
-    if alarm.arn:
-        return alarm.arn
-    if alarm.name:
-        return f"{alarm.account or '?'}:{alarm.region or '?'}:{alarm.name}"
-    return None
 
 
 # --- I/O ----------------------------------------------------------------------------------
@@ -275,13 +283,34 @@ class SlackApp:
     def deliver_alarm(
         self, alarm: Alarm, payload: dict[str, Any], channel: str, *, deadline: float | None
     ) -> Posted:
-        """One alarm's message: new post, thread reply, or resolve in place (see module doc)."""
+        """One alarm's message: what lifecycle.plan decides, given the alarm's stored record."""
         key = alarm_key(alarm)
         record = self._state("get", lambda: self.store.get_message(key)) if key else None
-        is_open = record is not None and record.state != "OK"
-        if key is None or not is_open:
-            return self._post_new(alarm, key, payload, channel, deadline=deadline)
-        if alarm.state == "OK":
+        return self.apply(lifecycle.plan(record, alarm, channel), alarm, key, payload, record,
+                          deadline=deadline)  # fmt: skip
+
+    def apply(
+        self,
+        step: lifecycle.Plan,
+        alarm: Alarm,
+        key: str | None,
+        payload: dict[str, Any],
+        record: AlarmMessage | None,
+        *,
+        deadline: float | None,
+    ) -> Posted:
+        """Make the Slack calls of one lifecycle step and store the record it leads to."""
+        if step.action == lifecycle.NOTHING:
+            return Posted(True, "duplicate", step.channel, thread_ts=step.ts)
+        if record is None or key is None or step.action == lifecycle.POST:
+            return self._post_new(alarm, key, payload, step.channel, deadline=deadline)
+        if step.action == lifecycle.LATE:
+            late = late_payload(payload, self.settings.language)
+            result = self._post(record.channel, late, deadline=deadline, thread_ts=record.ts)
+            return Posted.of(result, "late", record.channel, thread_ts=record.ts)
+        if step.action == lifecycle.FINISH_RESOLVE:
+            return self._finish_resolve(alarm, key, payload, record, deadline=deadline)
+        if step.action == lifecycle.RESOLVE:
             return self._resolve(alarm, key, payload, record, deadline=deadline)
         return self._reply_while_open(alarm, key, payload, record, deadline=deadline)
 
@@ -298,14 +327,7 @@ class SlackApp:
         if not result.ok:
             return Posted.of(result, "posted", channel)
         if key is not None and result.ts:
-            message = AlarmMessage(
-                alarm_key=key,
-                channel=result.channel or channel,
-                ts=result.ts,
-                state=alarm.state or "",
-                since=alarm.timestamp,
-                payload=payload,
-            )
+            message = lifecycle.posted(alarm, key, result.channel or channel, result.ts, payload)
             self._state("put", lambda: self.store.put_message(message))
         return Posted.of(result, "posted", channel)
 
@@ -322,9 +344,10 @@ class SlackApp:
         result = self._post(record.channel, payload, deadline=deadline, thread_ts=record.ts)
         if result.message_gone:
             return self._post_new(alarm, key, payload, record.channel, deadline=deadline)
-        if result.ok and alarm.state and alarm.state != record.state:
-            updated = replace(record, state=alarm.state)
-            self._state("put", lambda: self.store.put_message(updated))
+        if result.ok:
+            updated = lifecycle.replied(record, alarm)
+            if updated != record:
+                self._state("put", lambda: self.store.put_message(updated))
         return Posted.of(result, "replied", record.channel, thread_ts=record.ts)
 
     def _resolve(
@@ -336,7 +359,12 @@ class SlackApp:
         *,
         deadline: float | None,
     ) -> Posted:
-        """OK for an open message: the OK goes into its thread, the message turns resolved."""
+        """OK for an open message: the OK goes into its thread, the message turns resolved.
+
+        The record is closed only after the reply landed, and stays "update pending" until the
+        message itself turned green: a failed update is tried again (update only) when the
+        record comes back, never left red and never replied twice.
+        """
         broadcast = self.settings.reply_broadcast
         reply = self._post(
             record.channel, payload, deadline=deadline, thread_ts=record.ts, broadcast=broadcast
@@ -347,10 +375,28 @@ class SlackApp:
             return replace(posted, outcome="posted_after_message_gone")
         if not reply.ok:
             return Posted.of(reply, "resolved", record.channel)
-        closed = replace(record, state="OK")
-        self._state("put", lambda: self.store.put_message(closed))
+        pending = lifecycle.resolved(record, alarm, updated=False)
+        self._state("put", lambda: self.store.put_message(pending))
+        finished = self._finish_resolve(alarm, key, payload, pending, deadline=deadline)
+        if finished.outcome != "resolved":
+            return finished
+        return Posted.of(reply, "resolved", record.channel, thread_ts=record.ts)
+
+    def _finish_resolve(
+        self,
+        alarm: Alarm,
+        key: str,
+        payload: dict[str, Any],
+        record: AlarmMessage,
+        *,
+        deadline: float | None,
+    ) -> Posted:
+        """Turn a resolved alarm's message green (its OK reply is already in the thread)."""
+        del key
         if record.digest:
-            self._update_digest(key, record, deadline=deadline)
+            self._update_digest(record.alarm_key, record, deadline=deadline)
+            update_ok = True
+            update = None
         else:
             original = record.payload or payload
             update = self._update(
@@ -359,12 +405,37 @@ class SlackApp:
                 resolved_payload(original, alarm, record.since, self.settings),
                 deadline=deadline,
             )
-            if update.message_gone and not broadcast:
-                # Cannot mark it resolved (too old, or not ours to edit): say it in the channel.
-                fallback = self._post(record.channel, payload, deadline=deadline)
-                if fallback.ok:
-                    return Posted.of(fallback, "posted_after_update_failed", record.channel)
-        return Posted.of(reply, "resolved", record.channel, thread_ts=record.ts)
+            update_ok = update.ok
+            if update.message_gone:
+                # Cannot mark it resolved (too old, or not ours to edit): nothing to retry.
+                done = replace(record, pending_update=False)
+                self._state("put", lambda: self.store.put_message(done))
+                if not self.settings.reply_broadcast:
+                    # Say it in the channel instead.
+                    fallback = self._post(record.channel, payload, deadline=deadline)
+                    if fallback.ok:
+                        return Posted.of(fallback, "posted_after_update_failed", record.channel)
+                return Posted(True, "resolved", record.channel, thread_ts=record.ts)
+        if not update_ok and update is not None:
+            _log(
+                logging.WARNING,
+                message="resolve update pending; the record comes back to try it again",
+                alarm_name=alarm.name,
+                error=update.error,
+            )
+            return Posted(
+                False,
+                "update_pending",
+                record.channel,
+                thread_ts=record.ts,
+                error=update.error,
+                attempts=update.delivery.attempts,
+                status=update.delivery.status,
+            )
+        if record.pending_update:
+            done = replace(record, pending_update=False)
+            self._state("put", lambda: self.store.put_message(done))
+        return Posted(True, "resolved", record.channel, thread_ts=record.ts)
 
     def _update_digest(self, key: str, record: AlarmMessage, *, deadline: float | None) -> None:
         digest = self._state(

@@ -35,6 +35,10 @@ class AlarmMessage:
     since: str | None = None
     payload: dict[str, Any] | None = field(default=None, compare=False)
     digest: bool = False
+    # The StateChangeTime of the state shown: an older event arriving late never overrides it.
+    changed_at: str | None = None
+    # Resolved, but the chat.update that turns the message green has not landed yet.
+    pending_update: bool = False
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,8 @@ class DynamoStore:
             since=item.get("since", {}).get("S"),
             payload=json.loads(payload) if payload else None,
             digest=item.get("digest", {}).get("BOOL", False),
+            changed_at=item.get("changed_at", {}).get("S"),
+            pending_update=item.get("pending_update", {}).get("BOOL", False),
         )
 
     def put_message(self, message: AlarmMessage) -> None:
@@ -170,6 +176,10 @@ class DynamoStore:
         }
         if message.since:
             item["since"] = {"S": message.since}
+        if message.changed_at:
+            item["changed_at"] = {"S": message.changed_at}
+        if message.pending_update:
+            item["pending_update"] = {"BOOL": True}
         if message.payload is not None:
             item["payload"] = {"S": _dumps(message.payload)}
         self._client.put_item(TableName=self.table, Item=item)

@@ -265,18 +265,60 @@ def test_update_failures_fall_back_to_a_new_post(
     assert fallback.text == ":white_check_mark: *OK*: prod-web-1-cpu"
 
 
-def test_a_transient_update_failure_keeps_the_ok_in_the_thread(
+def test_a_failed_resolve_update_stays_pending_and_lands_without_a_second_reply(
     fake: FakeSlackApi, state: MemoryState, clock: SharedClock
 ) -> None:
     app = make_app(fake, state, clock)
     send(app, ALARM_1)
     fake.fail_next("chat.update", "internal_error", status=500, count=3)
     posted = send(app, OK_1)
-    assert posted.delivered
-    assert posted.outcome == "resolved"
+    assert not posted.delivered, "reported, so the record comes back"
+    assert posted.outcome == "update_pending"
     (message,) = fake.messages(CHANNEL)
     assert len(message.replies) == 1
     assert not message.edited
+    assert state.messages[ALARM_1.arn].pending_update
+
+    again = send(app, OK_1)  # the same record, redelivered
+    assert again.delivered
+    assert again.outcome == "resolved"
+    (message,) = fake.messages(CHANNEL)
+    assert len(message.replies) == 1, "the OK reply is not posted twice"
+    assert message.color == "#2EB67D"
+    assert not state.messages[ALARM_1.arn].pending_update
+    assert send(app, OK_1).outcome == "duplicate"
+
+
+def test_an_alarm_arriving_after_its_newer_ok_never_reopens_the_alert(
+    fake: FakeSlackApi, state: MemoryState, clock: SharedClock
+) -> None:
+    app = make_app(fake, state, clock)
+    send(app, ALARM_1)
+    send(app, OK_1)
+    late = alarm("ALARM", "m-late", "2024-05-14T07:25:00.000+0000")  # before OK_1
+    posted = send(app, late)
+    assert posted.delivered
+    assert posted.outcome == "late"
+    (message,) = fake.messages(CHANNEL)
+    assert message.color == "#2EB67D", "still resolved"
+    assert message.replies[-1].text.startswith("_Arrived late")
+    assert state.messages[ALARM_1.arn].state == "OK"
+    assert state.messages[ALARM_1.arn].changed_at == OK_1.timestamp
+    # A genuinely new ALARM after the OK is a new incident, a new message.
+    assert send(app, ALARM_2).outcome == "posted"
+    assert len(fake.messages(CHANNEL)) == 2
+
+
+def test_an_ok_older_than_the_alarm_shown_leaves_it_open(
+    fake: FakeSlackApi, state: MemoryState, clock: SharedClock
+) -> None:
+    app = make_app(fake, state, clock)
+    send(app, ALARM_2)  # 07:40
+    posted = send(app, OK_1)  # 07:29, from the incident before
+    assert posted.outcome == "late"
+    (message,) = fake.messages(CHANNEL)
+    assert not message.edited
+    assert state.messages[ALARM_2.arn].state == "ALARM"
 
 
 def test_alarm_reply_into_a_deleted_thread_starts_a_new_message(
