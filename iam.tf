@@ -176,13 +176,16 @@ data "aws_iam_policy_document" "lambda" {
   }
 
   dynamic "statement" {
-    # GetItem/PutItem/UpdateItem only: the handler never scans, queries or deletes (expired
-    # items go by TTL).
+    # Item and batch reads and writes only: the handler never scans, queries or deletes
+    # (expired items go by TTL). TransactWriteItems (batched claims) needs no action of its
+    # own: its Puts are governed by dynamodb:PutItem (DynamoDB Developer Guide, "Using IAM with
+    # DynamoDB transactions"). BatchGetItem/BatchWriteItem keep state calls proportional to
+    # the messages posted, not the records received.
     for_each = aws_dynamodb_table.state[*].arn
     content {
       sid       = "ReadWriteOwnStateTable"
       effect    = "Allow"
-      actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"]
       resources = [statement.value]
     }
   }

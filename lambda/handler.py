@@ -265,7 +265,7 @@ def _deliver_app_mode(
 
         graphs = GraphCollector(app)
     results = deliver_notifications(notifications, graphs or app, deadline=deadline)
-    finish_records(results, state)
+    finish_records(results, state, recorded=app.recorded)
     if graphs is not None:
         # After every text was posted and recorded: a graph never delays or fails an alert.
         from graph import function_account  # noqa: PLC0415

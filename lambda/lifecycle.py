@@ -142,3 +142,47 @@ def resolved(record: AlarmMessage, alarm: Alarm, *, updated: bool) -> AlarmMessa
         changed_at=alarm.timestamp or record.changed_at,
         pending_update=not updated,
     )
+
+
+@dataclass(frozen=True)
+class DigestStep:
+    """What naming an alarm in a digest part does to its record.
+
+    `record`: the record to store (None: unchanged); `owns`: the part is the alarm's place now
+    (counted in the part's "still open"); `resolve`: a record whose message must turn resolved.
+    """
+
+    record: AlarmMessage | None = None
+    owns: bool = False
+    resolve: AlarmMessage | None = None
+
+
+def in_digest(record: AlarmMessage | None, alarm: Alarm, channel: str, ts: str) -> DigestStep:  # noqa: PLR0911
+    """An alarm named in the digest part `ts`: a new open alarm points at that part; one with
+    an open place keeps it (an OK resolves it there); an event older than the state shown, or
+    the change already shown, changes nothing."""
+    key = alarm_key(alarm)
+    if key is None:
+        return DigestStep()
+    if record is not None:
+        if record.pending_update and alarm.state == "OK" and is_same_change(alarm, record):
+            return DigestStep(resolve=record)
+        if is_same_change(alarm, record) or _started_it(alarm, record) or is_older(alarm, record):
+            return DigestStep()
+        if record.state != "OK":
+            if alarm.state == "OK":
+                closed = resolved(record, alarm, updated=False)
+                return DigestStep(record=closed, resolve=closed)
+            return DigestStep(record=replied(record, alarm))
+    if alarm.state == "OK":
+        return DigestStep()
+    pointer = AlarmMessage(
+        alarm_key=key,
+        channel=channel,
+        ts=ts,
+        state=alarm.state or "",
+        since=alarm.timestamp,
+        digest=True,
+        changed_at=alarm.timestamp,
+    )
+    return DigestStep(record=pointer, owns=True)

@@ -22,7 +22,7 @@ from render import render_notification
 from settings import Settings
 from slack import Delivery
 from slack_api import TOKEN_ERRORS, ApiResult, SlackApi
-from state import BUSY, DONE, AlarmMessage, DigestRecord, StateStore
+from state import BUSY, DONE, NEW, AlarmMessage, DigestRecord, StateStore
 
 # typing costs cold-start time and is only needed by type checkers.
 TYPE_CHECKING = False
@@ -35,6 +35,10 @@ OK_EMOJI, OK_COLOR = STATE_STYLES["OK"]
 # chat.postMessage takes these from a webhook payload; username/icon_emoji would need the
 # chat:write.customize scope, so app mode leaves them out.
 MESSAGE_KEYS = ("text", "blocks", "attachments")
+# chat.update is Tier 3, "50+ per minute" per workspace (Slack's rate limits page, and
+# tests/support/fake_slack_api.py): 1.2 s apart stays inside it with no burst.
+UPDATE_INTERVAL = 1.2
+WORKSPACE = "workspace"
 # Slack: at most 50 blocks per message (Block Kit reference, "Blocks").
 BLOCKS_LIMIT = 50
 
@@ -205,6 +209,14 @@ class SlackApp:
         self.settings = settings
         self.pacer = pacer or Pacer(settings.message_interval, sleep=api.sleep, clock=api.clock)
         self.on_token_error = on_token_error
+        # chat.update is Tier 3 (about 50 a minute per workspace): one every UPDATE_INTERVAL.
+        self.update_pacer = Pacer(UPDATE_INTERVAL, sleep=api.sleep, clock=api.clock)
+        self.resolutions: dict[
+            tuple[str, str, bool], list[tuple[AlarmMessage, Alarm, Entry | None]]
+        ] = {}
+        # Event ids already recorded as delivered (right after their message was posted).
+        self.recorded: set[str] = set()
+        self._entry: Entry | None = None
 
     # --- Web API calls with logging -------------------------------------------------------
 
@@ -235,7 +247,11 @@ class SlackApp:
     ) -> ApiResult:
         arguments = {key: payload[key] for key in MESSAGE_KEYS if key in payload}
         arguments.update(channel=channel, ts=ts)
-        return self._checked("chat.update", channel, arguments, deadline)
+        if not self.update_pacer.wait_turn(WORKSPACE, math.inf if deadline is None else deadline):
+            return ApiResult(Delivery(False, "out_of_time", 0, error="no time left to try"))
+        result = self._checked("chat.update", channel, arguments, deadline)
+        self.update_pacer.sent(WORKSPACE, result.delivery)
+        return result
 
     def _checked(
         self, method: str, channel: str, arguments: dict[str, Any], deadline: float | None
@@ -281,11 +297,25 @@ class SlackApp:
     # --- delivery -------------------------------------------------------------------------
 
     def deliver_alarm(
-        self, alarm: Alarm, payload: dict[str, Any], channel: str, *, deadline: float | None
+        self,
+        alarm: Alarm,
+        payload: dict[str, Any],
+        channel: str,
+        *,
+        deadline: float | None,
+        known: dict[str, AlarmMessage] | None = None,
+        entry: Entry | None = None,
     ) -> Posted:
-        """One alarm's message: what lifecycle.plan decides, given the alarm's stored record."""
+        """One alarm's message: what lifecycle.plan decides, given the alarm's stored record
+        (from `known` when the caller read the records of a whole batch at once)."""
         key = alarm_key(alarm)
-        record = self._state("get", lambda: self.store.get_message(key)) if key else None
+        if key is None:
+            record = None
+        elif known is not None:
+            record = known.get(key)
+        else:
+            record = self._state("get", lambda: self.store.get_message(key))
+        self._entry = entry
         return self.apply(lifecycle.plan(record, alarm, channel), alarm, key, payload, record,
                           deadline=deadline)  # fmt: skip
 
@@ -394,29 +424,28 @@ class SlackApp:
         """Turn a resolved alarm's message green (its OK reply is already in the thread)."""
         del key
         if record.digest:
-            self._update_digest(record.alarm_key, record, deadline=deadline)
-            update_ok = True
-            update = None
-        else:
-            original = record.payload or payload
-            update = self._update(
-                record.channel,
-                record.ts,
-                resolved_payload(original, alarm, record.since, self.settings),
-                deadline=deadline,
-            )
-            update_ok = update.ok
-            if update.message_gone:
-                # Cannot mark it resolved (too old, or not ours to edit): nothing to retry.
-                done = replace(record, pending_update=False)
-                self._state("put", lambda: self.store.put_message(done))
-                if not self.settings.reply_broadcast:
-                    # Say it in the channel instead.
-                    fallback = self._post(record.channel, payload, deadline=deadline)
-                    if fallback.ok:
-                        return Posted.of(fallback, "posted_after_update_failed", record.channel)
-                return Posted(True, "resolved", record.channel, thread_ts=record.ts)
-        if not update_ok and update is not None:
+            # Once per digest message per invocation (flush): a resolving storm must not send
+            # one chat.update of the same digest per OK (Tier 3, about 50 a minute).
+            self.queue_resolution(record, alarm, self._entry)
+            return Posted(True, "resolved", record.channel, thread_ts=record.ts)
+        original = record.payload or payload
+        update = self._update(
+            record.channel,
+            record.ts,
+            resolved_payload(original, alarm, record.since, self.settings),
+            deadline=deadline,
+        )
+        if update.message_gone:
+            # Cannot mark it resolved (too old, or not ours to edit): nothing to retry.
+            done = replace(record, pending_update=False)
+            self._state("put", lambda: self.store.put_message(done))
+            if not self.settings.reply_broadcast:
+                # Say it in the channel instead.
+                fallback = self._post(record.channel, payload, deadline=deadline)
+                if fallback.ok:
+                    return Posted.of(fallback, "posted_after_update_failed", record.channel)
+            return Posted(True, "resolved", record.channel, thread_ts=record.ts)
+        if not update.ok:
             _log(
                 logging.WARNING,
                 message="resolve update pending; the record comes back to try it again",
@@ -437,19 +466,50 @@ class SlackApp:
             self._state("put", lambda: self.store.put_message(done))
         return Posted(True, "resolved", record.channel, thread_ts=record.ts)
 
-    def _update_digest(self, key: str, record: AlarmMessage, *, deadline: float | None) -> None:
-        digest = self._state(
-            "resolve_in_digest",
-            lambda: self.store.resolve_in_digest(record.channel, record.ts, key),
-        )
-        if digest is None:
-            return
-        self._update(
-            digest.channel,
-            digest.ts,
-            digest_progress_payload(digest, self.settings.language),
-            deadline=deadline,
-        )
+    # --- resolutions collected during an invocation, sent once per message (flush) --------
+
+    def queue_resolution(
+        self, record: AlarmMessage, alarm: Alarm, entry: Entry | None = None
+    ) -> None:
+        """Note that `record`'s alarm is resolved (its record says so, update pending): its
+        message is updated by flush(), once per message however many alarms it names."""
+        where = (record.channel, record.ts, record.digest)
+        self.resolutions.setdefault(where, []).append((record, alarm, entry))
+
+    def holds(self, entry: Entry) -> bool:
+        """The entry waits for a queued update: it is recorded after flush(), not before."""
+        return any(entry is e for items in self.resolutions.values() for _, _, e in items)
+
+    def flush(self, *, deadline: float | None) -> list[Entry]:
+        """Send the queued updates: one chat.update per message, paced for Tier 3. Returns the
+        entries whose update did not land (reported, so they come back and try again)."""
+        failed: list[Entry] = []
+        done: list[AlarmMessage] = []
+        queued, self.resolutions = self.resolutions, {}
+        for (channel, ts, is_digest), items in queued.items():
+            if is_digest:
+                keys = [record.alarm_key for record, _, _ in items]
+                digest = self._state(
+                    "resolve_in_digest",
+                    lambda c=channel, t=ts, k=keys: self.store.resolve_many_in_digest(c, t, k),
+                )
+                if digest is None:  # unknown digest (expired): nothing left to update
+                    done += [replace(r, pending_update=False) for r, _, _ in items]
+                    continue
+                payload = digest_progress_payload(digest, self.settings.language)
+            else:
+                record, alarm, _ = items[-1]
+                original = record.payload or {"text": alarm.name or ""}
+                payload = resolved_payload(original, alarm, record.since, self.settings)
+            result = self._update(channel, ts, payload, deadline=deadline)
+            if result.ok or result.message_gone:
+                # Gone: too old or deleted; the OK is in the thread and the digest, nothing to do.
+                done += [replace(r, pending_update=False) for r, _, _ in items]
+            else:
+                failed += [entry for _, _, entry in items if entry is not None]
+        if done:
+            self._state("write", lambda: self.store.write(messages=done))
+        return failed
 
     def deliver_digest(
         self,
@@ -458,49 +518,67 @@ class SlackApp:
         counts: dict[str, int],
         *,
         deadline: float | None,
+        entries: list[list[Entry]] | None = None,
     ) -> list[Posted]:
-        """A storm digest: its parts are posted once; every alarm in it points at the first
-        part, so their OKs reply in its thread and update its count of open alarms."""
+        """A storm digest, part by part: each alarm points at the part that names it, and each
+        part is recorded (pointers, the part's digest record and its delivered records) before
+        the next one is posted, so a redelivery after a kill posts nothing already shown.
+
+        An alarm that already has an open message keeps it (an OK resolves it there, once per
+        message, in flush()); an event older than the state shown changes nothing.
+        """
+        del counts  # each part's own counts are kept with it
+        keys = [k for _, alarms in parts for k in map(alarm_key, alarms) if k]
+        records = self._state("get_messages", lambda: self.store.get_messages(keys)) or {}
         outcomes: list[Posted] = []
-        first: ApiResult | None = None
-        every_alarm: list[Alarm] = []
-        for payload, alarms in parts:
+        for index, (payload, alarms) in enumerate(parts):
             result = self._post(channel, payload, deadline=deadline)
             outcomes.append(Posted.of(result, "posted", channel))
-            if result.ok and first is None:
-                first = result
-            every_alarm += alarms
-        if first is None or not first.ts:
-            return outcomes
-        where = first.channel or channel
-        open_keys = set()
-        for alarm in every_alarm:
-            key = alarm_key(alarm)
-            if key is None:
+            if not (result.ok and result.ts):
                 continue
-            if alarm.state == "OK":
-                self._resolve_elsewhere(alarm, key, deadline=deadline)
-                open_keys.discard(key)
-                continue
-            open_keys.add(key)
-            pointer = AlarmMessage(key, where, first.ts, alarm.state or "", alarm.timestamp)
-            self._state("put", lambda p=pointer: self.store.put_message(replace(p, digest=True)))
-        digest = DigestRecord(where, first.ts, parts[0][0], dict(counts), frozenset(open_keys))
-        self._state("put_digest", lambda: self.store.put_digest(digest))
+            where = result.channel or channel
+            part_entries = entries[index] if entries else [None] * len(alarms)
+            pointers: list[AlarmMessage] = []
+            open_keys: set[str] = set()
+            held: set[str] = set()
+            for alarm, entry in zip(alarms, part_entries, strict=False):
+                key = alarm_key(alarm)
+                if key is None:
+                    continue
+                record = records.get(key)
+                step = lifecycle.in_digest(record, alarm, where, result.ts)
+                if step.record is not None:
+                    pointers.append(step.record)
+                    records[key] = step.record
+                if step.owns:
+                    open_keys.add(key)
+                if step.resolve is not None:
+                    self.queue_resolution(step.resolve, alarm, entry)
+                    held.update(entry.event_ids if entry else ())
+            part_counts: dict[str, int] = {}
+            for alarm in alarms:
+                state = alarm.state or "other"
+                part_counts[state] = part_counts.get(state, 0) + 1
+            digest = DigestRecord(where, result.ts, payload, part_counts, frozenset(open_keys))
+            finished = {
+                event_id: True
+                for entry in part_entries
+                if entry is not None
+                for event_id in entry.event_ids
+                if event_id not in held
+            }
+            # Delivered records and the part first, in one call (the only window in which a
+            # kill repeats this part); then the pointers (a kill there costs thread replies:
+            # those alarms' OKs are posted on their own).
+            written = self._state(
+                "record_posted",
+                lambda d=digest, f=finished: self.store.record_posted(f, [d]) or True,
+            )
+            if written:
+                self.recorded.update(finished)
+            if pointers:
+                self._state("write", lambda p=pointers: self.store.write(messages=p))
         return outcomes
-
-    def _resolve_elsewhere(self, alarm: Alarm, key: str, *, deadline: float | None) -> None:
-        """An OK reported in a digest for an alarm whose own message is open: mark it resolved
-        there too (the digest names the OK, so no thread reply)."""
-        record = self._state("get", lambda: self.store.get_message(key))
-        if record is None or record.state == "OK":
-            return
-        self._state("put", lambda: self.store.put_message(replace(record, state="OK")))
-        if record.digest:
-            self._update_digest(key, record, deadline=deadline)
-        elif record.payload is not None:
-            resolved = resolved_payload(record.payload, alarm, record.since, self.settings)
-            self._update(record.channel, record.ts, resolved, deadline=deadline)
 
 
 # --- the app-mode pipeline stage ----------------------------------------------------------
@@ -512,28 +590,25 @@ def claim_records(
     """Idempotency: (records to deliver, records another invocation is delivering right now).
 
     Records delivered before (a Lambda or SQS redelivery) are in neither list: they are
-    acknowledged without posting. A record without an event id is always delivered. A state
-    store failure delivers the record: a duplicate message is better than a lost alert.
+    acknowledged without posting. A record without an event id is always delivered. One batched
+    claim (transactions of 100) for the whole batch; if the state store fails, every record
+    is delivered: a duplicate message is better than a lost alert.
     """
+    event_ids = list(dict.fromkeys(r.event_id for r in received if r.event_id))
+    try:
+        claims = store.claim_many(event_ids, lease_seconds=lease_seconds) if event_ids else {}
+    except Exception as exc:
+        _log(
+            logging.ERROR,
+            message="state store error",
+            action="claim",
+            error=f"{type(exc).__name__}: {exc}",
+        )
+        claims = {}
     fresh: list[Received] = []
     busy: list[Received] = []
-    claimed: set[str] = set()
     for record in received:
-        if not record.event_id or record.event_id in claimed:
-            # Twice in one batch: grouping folds the copy into the first (acknowledged with it).
-            fresh.append(record)
-            continue
-        try:
-            claim = store.claim(record.event_id, lease_seconds=lease_seconds)
-        except Exception as exc:
-            _log(
-                logging.ERROR,
-                message="state store error",
-                action="claim",
-                error=f"{type(exc).__name__}: {exc}",
-            )
-            fresh.append(record)
-            continue
+        claim = claims.get(record.event_id or "", NEW)
         if claim == DONE:
             _log(
                 logging.INFO,
@@ -545,29 +620,34 @@ def claim_records(
         elif claim == BUSY:
             busy.append(record)
         else:
-            claimed.add(record.event_id)
+            # Twice in one batch: grouping folds the copy into the first (acknowledged with it).
             fresh.append(record)
     return fresh, busy
 
 
-def finish_records(results: list[Sent], store: StateStore) -> None:
-    """Mark each claimed record delivered (never posted again) or released (tried again)."""
+def finish_records(
+    results: list[Sent], store: StateStore, *, recorded: set[str] | frozenset[str] = frozenset()
+) -> None:
+    """Mark each claimed record delivered (never posted again) or released (tried again), in
+    one batched write; `recorded`: the ones already marked delivered right after their post."""
     outcome: dict[str, bool] = {}
     for sent in results:
         for entry in sent.part.entries:
             for event_id in entry.event_ids:
                 # A record is delivered only if every part that names it was.
                 outcome[event_id] = outcome.get(event_id, True) and sent.delivery.delivered
-    for event_id, delivered in outcome.items():
-        try:
-            store.finish(event_id, delivered=delivered)
-        except Exception as exc:
-            _log(
-                logging.ERROR,
-                message="state store error",
-                action="finish",
-                error=f"{type(exc).__name__}: {exc}",
-            )
+    todo = {e: ok for e, ok in outcome.items() if not (ok and e in recorded)}
+    if not todo:
+        return
+    try:
+        store.write(finished=todo)
+    except Exception as exc:
+        _log(
+            logging.ERROR,
+            message="state store error",
+            action="finish",
+            error=f"{type(exc).__name__}: {exc}",
+        )
 
 
 def busy_results(busy: list[Received]) -> list[Sent]:
@@ -585,31 +665,65 @@ def busy_results(busy: list[Received]) -> list[Sent]:
     return results
 
 
+def _quiet(notification: Notification, known: dict[str, AlarmMessage]) -> list[Entry]:
+    """The entries that need no message: the change their record already shows (a redelivery
+    after a kill), or a resolve whose OK reply is out and whose update is pending."""
+    quiet = []
+    for entry in notification.entries:
+        key = alarm_key(entry.alarm)
+        if key is None or key not in known:
+            continue
+        step = lifecycle.plan(known[key], entry.alarm, notification.destination or "")
+        if step.action in (lifecycle.NOTHING, lifecycle.FINISH_RESOLVE):
+            quiet.append(entry)
+    return quiet
+
+
 def deliver_notifications(
     notifications: list[Notification], app: SlackApp, *, deadline: float
 ) -> list[Sent]:
     """Render and send each notification the app-mode way; the same results as delivery.deliver
-    (one Sent per message part) so the handler reports and logs them alike."""
+    (one Sent per message part) so the handler reports and logs them alike.
+
+    The alarms' records are read once for the whole batch; each message is recorded right after
+    it was posted; queued updates (digest headers, resolved messages) go out once per message
+    at the end, and entries whose update did not land are reported to come back.
+    """
+    keys = [k for n in notifications for e in n.entries if (k := alarm_key(e.alarm)) is not None]
+    known: dict[str, AlarmMessage] = (
+        app._state("get_messages", lambda: app.store.get_messages(keys)) or {} if keys else {}
+    )
     results: list[Sent] = []
     for notification in notifications:
         channel = notification.destination or app.settings.channel_id or ""
-        parts = render_notification(notification, app.settings)
+        quiet = _quiet(notification, known)
+        for entry in quiet:
+            results.append(_quietly(app, entry, known, channel, deadline=deadline))
+        rest = tuple(e for e in notification.entries if not any(e is q for q in quiet))
+        if not rest:
+            continue
+        shown = replace(notification, entries=rest)
+        parts = render_notification(shown, app.settings)
         try:
-            if notification.kind == "digest":
-                counts: dict[str, int] = {}
-                for entry in notification.entries:
-                    state = entry.alarm.state or "other"
-                    counts[state] = counts.get(state, 0) + 1
+            if shown.kind == "digest":
                 posted = app.deliver_digest(
                     [(part.payload, [e.alarm for e in part.entries]) for part in parts],
                     channel,
-                    counts,
+                    {},
                     deadline=deadline,
+                    entries=[list(part.entries) for part in parts],
                 )
             else:
                 (part,) = parts
                 (entry,) = part.entries
-                posted = [app.deliver_alarm(entry.alarm, part.payload, channel, deadline=deadline)]
+                posted = [
+                    app.deliver_alarm(
+                        entry.alarm, part.payload, channel, deadline=deadline, known=known,
+                        entry=entry,
+                    )
+                ]  # fmt: skip
+                if posted[0].delivered and not app.holds(entry):
+                    _record_delivered(app, entry.event_ids)
             deliveries = [p.as_delivery() for p in posted]
         except Exception as exc:  # one notification's bug must not cost the others theirs
             logger.exception("app-mode delivery failed")
@@ -617,4 +731,41 @@ def deliver_notifications(
         results += [
             Sent(part, channel, delivery) for part, delivery in zip(parts, deliveries, strict=True)
         ]
+    for entry in app.flush(deadline=deadline):
+        late = Delivery(False, "update_pending", 0, error="the message update did not land")
+        results.append(Sent(MessagePart({}, (entry,)), None, late))
     return results
+
+
+def _quietly(
+    app: SlackApp,
+    entry: Entry,
+    known: dict[str, AlarmMessage],
+    channel: str,
+    *,
+    deadline: float,
+) -> Sent:
+    """An entry that needs no new message: finish its pending resolve, or just acknowledge."""
+    record = known[alarm_key(entry.alarm) or ""]
+    step = lifecycle.plan(record, entry.alarm, channel)
+    if step.action == lifecycle.FINISH_RESOLVE:
+        app._entry = entry
+        posted = app.apply(step, entry.alarm, record.alarm_key, {}, record, deadline=deadline)
+    else:
+        _log(
+            logging.INFO,
+            message="change already shown; not posted again",
+            alarm_name=entry.alarm.name,
+            outcome="duplicate",
+        )
+        posted = Posted(True, "duplicate", record.channel, thread_ts=record.ts)
+    return Sent(MessagePart({}, (entry,)), channel, posted.as_delivery())
+
+
+def _record_delivered(app: SlackApp, event_ids: tuple[str, ...]) -> None:
+    """Mark a message's records delivered right after the post, before the next one."""
+    if not event_ids:
+        return
+    finished = dict.fromkeys(event_ids, True)
+    if app._state("record_posted", lambda: app.store.record_posted(finished, []) or True):
+        app.recorded.update(event_ids)

@@ -168,8 +168,8 @@ run "app_mode_iam_is_scoped_to_the_table_and_the_token_parameter" {
   assert {
     condition = one([
       for statement in data.aws_iam_policy_document.lambda.statement : statement.actions if statement.sid == "ReadWriteOwnStateTable"
-    ]) == toset(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"])
-    error_message = "The table gets GetItem, PutItem and UpdateItem only (no Scan, Query or Delete)."
+    ]) == toset(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"])
+    error_message = "The table gets item and batch reads and writes only (no Scan, Query or Delete)."
   }
 
   assert {

@@ -335,3 +335,47 @@ def test_the_same_record_twice_in_one_batch_is_posted_once_and_acknowledged(
     assert invoke(event) == {"batchItemFailures": []}
     assert len(fake.messages(ALERTS)) == 1
     assert invoke.state.claim("sns-1", lease_seconds=1) == "done"
+
+
+def test_a_claim_that_raises_still_delivers_every_record(
+    ssm: Any, fake: FakeSlackApi, clock: SharedClock
+) -> None:
+    invoke = Harness(fake, clock)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("ProvisionedThroughputExceededException")
+
+    invoke.state.claim_many = broken  # type: ignore[method-assign]
+    invoke.state.claim = broken  # type: ignore[method-assign]
+    web = sqs_record(sns_envelope(alarm_message("web-1")), message_id="q-web")
+    db = sqs_record(sns_envelope(alarm_message("db-1")), message_id="q-db")
+    assert invoke({"Records": [web, db]}) == {"batchItemFailures": []}
+    assert [m.text for m in fake.messages(ALERTS)] == [
+        ":rotating_light: *ALARM*: web-1",
+        ":rotating_light: *ALARM*: db-1",
+    ], "a duplicate is better than a lost alert"
+
+
+def test_an_ok_whose_reply_failed_resolves_in_place_on_redelivery(
+    ssm: Any, fake: FakeSlackApi, clock: SharedClock
+) -> None:
+    invoke = Harness(fake, clock)
+    alarm = sns_alarm_event("ALARM", message_id="m-1", time="2024-05-14T07:21:04.987+0000")
+    ok = sns_alarm_event("OK", message_id="m-2", time="2024-05-14T07:29:30.000+0000")
+    invoke(alarm)
+    fake.fail_next("chat.postMessage", "internal_error", status=500, count=3)
+    with pytest.raises(DeliveryError):
+        invoke(ok)
+    assert len(fake.messages(ALERTS)) == 1
+    assert invoke.state.messages[message_ts_key(invoke)].state == "ALARM", "not closed yet"
+    clock.now += 60  # Lambda's asynchronous retry
+    assert invoke(ok) == {"records": 1, "delivered": 1, "failed": 0}
+    assert fake.transcript(ALERTS) == (
+        ":white_check_mark: *Resolved after 8 min*: prod-web-1-cpu (edited)\n"
+        "  ↳ :white_check_mark: *OK*: prod-web-1-cpu"
+    )
+
+
+def message_ts_key(invoke: Harness) -> str:
+    (key,) = invoke.state.messages
+    return key

@@ -453,7 +453,7 @@ def digest_payload(header: str) -> dict:
     }
 
 
-def test_digest_is_posted_once_and_its_alarms_resolve_in_its_thread(
+def test_digest_parts_each_own_their_alarms_and_resolve_in_their_threads(
     fake: FakeSlackApi, state: MemoryState, clock: SharedClock
 ) -> None:
     app = make_app(fake, state, clock)
@@ -463,20 +463,30 @@ def test_digest_is_posted_once_and_its_alarms_resolve_in_its_thread(
     outcomes = app.deliver_digest(parts, CHANNEL, {"ALARM": 3}, deadline=None)
     assert [o.delivered for o in outcomes] == [True, True]
     digest, continued = fake.messages(CHANNEL)
-    assert {m.ts for m in state.messages.values()} == {digest.ts}
+    assert {k.rsplit(":", 1)[-1]: m.ts for k, m in state.messages.items()} == {
+        "web-0": digest.ts,
+        "web-1": digest.ts,
+        "web-2": continued.ts,
+    }, "each alarm points at the part that names it"
 
     ok = alarm("OK", "s-ok-1", "2024-05-14T07:31:04Z", name="web-1")
     assert send(app, ok).outcome == "resolved"
+    app.flush(deadline=None)
     assert [r.text for r in digest.replies] == [":white_check_mark: *OK*: web-1"]
     assert digest.content["attachments"][0]["blocks"][0]["text"]["text"] == (
-        "🚨 3 alarms changed state: 3 ALARM → 2 still open"
+        "🚨 3 alarms changed state: 3 ALARM → 1 still open"
     )
     for index in (0, 2):
         send(app, alarm("OK", f"s-ok-{index}-x", "2024-05-14T07:32:04Z", name=f"web-{index}"))
+    app.flush(deadline=None)
     assert digest.text.endswith("→ all resolved")
     assert digest.color == "#2EB67D"
-    assert not continued.replies
-    assert len(digest.replies) == 3
+    assert continued.text.endswith("→ all resolved"), "the part 2 update keeps part 2's content"
+    assert continued.content["attachments"][0]["blocks"][0]["text"]["text"].startswith(
+        "(continued)"
+    )
+    assert [r.text for r in continued.replies] == [":white_check_mark: *OK*: web-2"]
+    assert len(digest.replies) == 2
 
 
 def test_ok_in_a_digest_resolves_the_alarms_own_open_message(
@@ -487,11 +497,29 @@ def test_ok_in_a_digest_resolves_the_alarms_own_open_message(
     parts = [(digest_payload("🚨 2 alarms changed state: 1 ALARM, 1 OK"),
               [OK_1, alarm("ALARM", "d-2", "2024-05-14T07:29:00Z", name="db-1")])]  # fmt: skip
     app.deliver_digest(parts, CHANNEL, {"ALARM": 1, "OK": 1}, deadline=None)
+    assert app.flush(deadline=None) == []
     own, digest = fake.messages(CHANNEL)
     assert own.edited
     assert own.color == "#2EB67D"
     assert not own.replies
     assert state.messages[ALARM_1.arn].state == "OK"
+    assert not state.messages[ALARM_1.arn].pending_update
     assert state.digests[(CHANNEL, digest.ts)].open_alarms == {
         "arn:aws:cloudwatch:ap-northeast-2:123456789012:alarm:db-1"
     }
+
+
+def test_an_alarm_with_its_own_open_message_keeps_it_when_a_digest_names_it(
+    fake: FakeSlackApi, state: MemoryState, clock: SharedClock
+) -> None:
+    app = make_app(fake, state, clock)
+    send(app, ALARM_1)
+    again = alarm("INSUFFICIENT_DATA", "d-1", "2024-05-14T07:25:00Z")
+    parts = [(digest_payload("🚨 2 alarms changed state"),
+              [again, alarm("ALARM", "d-2", "2024-05-14T07:25:00Z", name="db-1")])]  # fmt: skip
+    app.deliver_digest(parts, CHANNEL, {}, deadline=None)
+    own, _digest = fake.messages(CHANNEL)
+    record = state.messages[ALARM_1.arn]
+    assert (record.ts, record.state) == (own.ts, "INSUFFICIENT_DATA")
+    send(app, OK_1)
+    assert own.color == "#2EB67D", "its OK still resolves its own message"

@@ -118,7 +118,9 @@ def test_dynamodb_items_carry_a_ttl_and_expired_ones_count_as_gone(
     assert store.get_message("k") is None
 
 
-def test_dynamodb_store_uses_only_get_put_update(dynamodb: object, clock: Clock) -> None:
+def test_dynamodb_store_uses_only_what_the_iam_policy_grants(
+    dynamodb: object, clock: Clock
+) -> None:
     calls: list[str] = []
 
     class Recording:
@@ -134,5 +136,99 @@ def test_dynamodb_store_uses_only_get_put_update(dynamodb: object, clock: Clock)
     store.get_message("k")
     store.put_digest(DigestRecord("C1", "1.1", {}, {}, frozenset({"k"})))
     store.resolve_in_digest("C1", "1.1", "k")
-    # What the IAM policy grants (iam.tf): nothing else may be needed.
-    assert set(calls) == {"put_item", "get_item", "update_item"}
+    store.claim_many(["e", "f"], lease_seconds=10)
+    store.get_messages(["k"])
+    store.write(messages=[AlarmMessage("k", "C1", "1.1", "OK")], finished={"f": True})
+    store.resolve_many_in_digest("C1", "1.1", ["k"])
+    # What the IAM policy grants (iam.tf; TransactWriteItems' Puts are dynamodb:PutItem):
+    # nothing else may be needed.
+    assert set(calls) == {
+        "put_item", "get_item", "update_item", "transact_write_items", "batch_get_item",
+        "batch_write_item",
+    }  # fmt: skip
+
+
+# --- batched: calls proportional to messages, not records ---------------------------------
+
+
+def test_claim_many_answers_like_claim_one_by_one(store: DynamoStore, clock: Clock) -> None:
+    ids = [f"e-{i}" for i in range(250)]
+    assert store.claim("e-5", lease_seconds=30) == NEW  # another invocation holds it
+    store.finish("e-7", delivered=True)  # delivered before
+    store.finish("e-9", delivered=False)  # failed before: tried again
+    answers = store.claim_many([*ids, "e-1"], lease_seconds=30)
+    assert answers.pop("e-5") == BUSY
+    assert answers.pop("e-7") == DONE
+    assert set(answers.values()) == {NEW}
+    assert len(answers) == 248
+    assert store.claim_many(["e-1", "e-300"], lease_seconds=30) == {"e-1": BUSY, "e-300": NEW}
+    clock.now += 40
+    assert store.claim_many(["e-1"], lease_seconds=30) == {"e-1": NEW}, "the lease ran out"
+
+
+def test_batched_reads_and_writes_round_trip(store: DynamoStore) -> None:
+    messages = [
+        AlarmMessage(f"k-{i}", "C1", f"{i}.1", "ALARM", since="2024-05-14T07:21:04Z",
+                     changed_at="2024-05-14T07:21:04Z", digest=True, pending_update=i == 3)
+        for i in range(130)
+    ]  # fmt: skip
+    digest = DigestRecord("C1", "9.9", {"text": "3 ALARM"}, {"ALARM": 3}, frozenset({"k-1", "k-2"}))
+    store.write(messages=messages, digests=[digest], finished={"e-1": True, "e-2": False})
+    found = store.get_messages([m.alarm_key for m in messages] + ["absent"])
+    assert found == {m.alarm_key: m for m in messages}
+    assert found["k-3"].pending_update
+    assert store.claim("e-1", lease_seconds=5) == DONE
+    assert store.claim("e-2", lease_seconds=5) == NEW
+    left = store.resolve_many_in_digest("C1", "9.9", ["k-1", "k-2", "k-1"])
+    assert left.open_alarms == frozenset()
+    assert left.payload == {"text": "3 ALARM"}
+
+
+class Counting:
+    """A boto3 DynamoDB client that counts calls and, like DynamoDB under throttling (its
+    BatchWriteItem/BatchGetItem reference: "UnprocessedItems"/"UnprocessedKeys" hold what was
+    not done), leaves part of the first batch call unprocessed."""
+
+    def __init__(self, client: object) -> None:
+        self.client = client
+        self.calls: dict[str, int] = {}
+        self.throttle_first = True
+
+    def __getattr__(self, name: str) -> object:
+        method = getattr(self.client, name)
+
+        def call(**kwargs: object) -> object:
+            self.calls[name] = self.calls.get(name, 0) + 1
+            if name == "batch_write_item" and self.throttle_first:
+                self.throttle_first = False
+                ((table, requests),) = kwargs["RequestItems"].items()
+                done, later = requests[: len(requests) // 2], requests[len(requests) // 2 :]
+                method(RequestItems={table: done})
+                return {"UnprocessedItems": {table: later}}
+            if name == "batch_get_item" and self.throttle_first:
+                self.throttle_first = False
+                ((table, request),) = kwargs["RequestItems"].items()
+                keys = request["Keys"]
+                answer = method(RequestItems={table: {**request, "Keys": keys[:1]}})
+                return {**answer, "UnprocessedKeys": {table: {**request, "Keys": keys[1:]}}}
+            return method(**kwargs)
+
+        return call
+
+
+def test_batches_respect_dynamodb_limits_and_retry_what_was_left_unprocessed(
+    dynamodb: object, clock: Clock
+) -> None:
+    client = Counting(dynamodb)
+    pauses: list[float] = []
+    store = DynamoStore(TABLE, client=client, clock=clock, sleep=pauses.append)
+    messages = [AlarmMessage(f"k-{i}", "C1", "1.1", "ALARM") for i in range(60)]
+    store.write(messages=messages, finished={f"e-{i}": True for i in range(40)})
+    # 100 items: 4 calls of 25 (BatchWriteItem's limit), plus one for the unprocessed half.
+    assert client.calls == {"batch_write_item": 5}
+    assert pauses == [0.05]
+    client.throttle_first = True
+    assert len(store.get_messages([m.alarm_key for m in messages])) == 60
+    assert client.calls["batch_get_item"] == 2
+    assert store.claim_many([f"x-{i}" for i in range(250)], lease_seconds=9)
+    assert client.calls["transact_write_items"] == 3  # 100 per transaction

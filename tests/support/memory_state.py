@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from state import BUSY, DONE, NEW, AlarmMessage, DigestRecord
@@ -45,5 +45,40 @@ class MemoryState:
         if digest is None:
             return None
         digest = replace(digest, open_alarms=digest.open_alarms - {alarm_key})
+        self.digests[(channel, ts)] = digest
+        return digest
+
+    # --- batched (one call each; DynamoStore splits them at DynamoDB's limits) ---------------
+
+    def claim_many(self, event_ids: list[str], *, lease_seconds: float) -> dict[str, str]:
+        return {e: self.claim(e, lease_seconds=lease_seconds) for e in dict.fromkeys(event_ids)}
+
+    def get_messages(self, alarm_keys: list[str]) -> dict[str, AlarmMessage]:
+        return {k: self.messages[k] for k in dict.fromkeys(alarm_keys) if k in self.messages}
+
+    def write(
+        self,
+        *,
+        messages: Sequence[AlarmMessage] = (),
+        digests: Sequence[DigestRecord] = (),
+        finished: dict[str, bool] | None = None,
+    ) -> None:
+        for message in messages:
+            self.put_message(message)
+        for digest in digests:
+            self.put_digest(digest)
+        for event_id, delivered in (finished or {}).items():
+            self.finish(event_id, delivered=delivered)
+
+    def record_posted(self, finished: dict[str, bool], digests: Sequence[DigestRecord]) -> None:
+        self.write(digests=digests, finished=finished)
+
+    def resolve_many_in_digest(
+        self, channel: str, ts: str, alarm_keys: list[str]
+    ) -> DigestRecord | None:
+        digest = self.digests.get((channel, ts))
+        if digest is None or not alarm_keys:
+            return None
+        digest = replace(digest, open_alarms=digest.open_alarms - set(alarm_keys))
         self.digests[(channel, ts)] = digest
         return digest
