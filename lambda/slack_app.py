@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import lifecycle
+import records
 from alarm import Alarm, Received, parse_timestamp
 from delivery import Pacer, Sent
 from formatting import HEADER_LIMIT, STATE_STYLES, MessagePart, escape, truncate
@@ -702,7 +703,7 @@ def deliver_notifications(
         rest = tuple(e for e in notification.entries if not any(e is q for q in quiet))
         if not rest:
             continue
-        shown = replace(notification, entries=rest)
+        shown = records.replace(notification, entries=rest)
         parts = render_notification(shown, app.settings)
         try:
             if shown.kind == "digest":

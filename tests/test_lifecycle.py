@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 import lifecycle
 from alarm import Alarm, parse_event
+from records import replace
 from state import AlarmMessage
 from support.app_mode import sns_alarm_event
 
