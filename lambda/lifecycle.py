@@ -35,6 +35,9 @@ RESOLVE = "resolve"  # OK while open: reply in the thread, then update the messa
 FINISH_RESOLVE = "finish_resolve"  # the OK reply is there; only the update is still to do
 LATE = "late"  # older than what the message shows: a thread note, no state change
 NOTHING = "nothing"  # the same state change again (a redelivery): nothing to show
+FIND = "find"  # an earlier post may have landed unseen: find it (metadata) before anything else
+# The message metadata event type that marks an alarm's own message (Slack message metadata).
+EVENT_TYPE = "alarm_to_slack_alert"
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,8 @@ def plan(record: AlarmMessage | None, alarm: Alarm, channel: str) -> Plan:  # no
     """The Slack calls one alarm event needs, given the alarm's stored record (None: none)."""
     if record is None or alarm_key(alarm) is None:
         return Plan(POST, channel)
+    if record.unsure:
+        return Plan(FIND, record.channel)
     if record.pending_update and alarm.state == "OK" and is_same_change(alarm, record):
         return Plan(FINISH_RESOLVE, record.channel, record.ts)
     if is_same_change(alarm, record) or _started_it(alarm, record):
@@ -108,6 +113,31 @@ def plan(record: AlarmMessage | None, alarm: Alarm, channel: str) -> Plan:  # no
     if alarm.state == "OK":
         return Plan(RESOLVE, record.channel, record.ts)
     return Plan(REPLY, record.channel, record.ts)
+
+
+def metadata(alarm: Alarm, key: str) -> dict[str, Any]:
+    """What a top-level alarm message carries so the app can find it again (after a post whose
+    answer was lost): conversations.history with include_all_metadata returns it."""
+    return {
+        "event_type": EVENT_TYPE,
+        "event_payload": {"alarm_key": key, "changed_at": alarm.timestamp or ""},
+    }
+
+
+def is_message_of(message: dict[str, Any], alarm: Alarm, key: str) -> bool:
+    """`message` (from conversations.history) is the one posted for this alarm change."""
+    meta = message.get("metadata") or {}
+    payload = meta.get("event_payload") or {}
+    return (
+        meta.get("event_type") == EVENT_TYPE
+        and payload.get("alarm_key") == key
+        and payload.get("changed_at") == (alarm.timestamp or "")
+    )
+
+
+def unsure(alarm: Alarm, key: str, channel: str, payload: dict[str, Any] | None) -> AlarmMessage:
+    """The record of a post that may or may not have landed (its answer was lost)."""
+    return replace(posted(alarm, key, channel, "", payload), unsure=True)
 
 
 def posted(

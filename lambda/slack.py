@@ -31,7 +31,8 @@ class RetryPolicy:
     max_delay: float = 8.0
     # Slack's Retry-After is waited out in full when the deadline allows (in an SQS batch the
     # alternative is the visibility timeout, minutes later); longer pauses end the attempt.
-    max_retry_after: float = 60.0
+    # Never past the deadline either (send_with_retries): a 30 s function cannot sleep 60 s.
+    max_retry_after: float = 20.0
     # Do not start an attempt with less time left than this before the deadline.
     min_attempt_time: float = 0.5
 

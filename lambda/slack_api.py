@@ -46,6 +46,15 @@ RETRYABLE_ERRORS = frozenset(
      "request_timeout"}
 )  # fmt: skip
 
+# Slack's common errors: internal_error / fatal_error "some aspect of the operation may have
+# succeeded"; request_timeout likewise. The Web API has no idempotency key, so a call that is
+# not idempotent is never retried after one of these, nor after the request was sent and no
+# answer came: it may have been posted.
+AMBIGUOUS_ERRORS = frozenset({"internal_error", "fatal_error", "request_timeout"})
+# chat.postMessage posts again when repeated. (chat.update sets the same content again: retried
+# as before; files.completeUploadExternal narrows its own retries with retry_if, slack_files.py.)
+NOT_IDEMPOTENT_METHODS = frozenset({"chat.postMessage"})
+
 # Permanent until someone changes the app, the token or the channel: what to do, for the log.
 CONFIGURATION_ERRORS = {
     "channel_not_found": (
@@ -101,6 +110,8 @@ class ApiResult:
 
     delivery: Delivery
     response: dict[str, Any] | None = None
+    # The call failed in a way that may have taken effect (see AMBIGUOUS_ERRORS).
+    ambiguous: bool = False
 
     @property
     def ok(self) -> bool:
@@ -139,6 +150,21 @@ def _classify(status: int, data: object, retry_after: float | None) -> Attempt:
     error = str(data.get("error") or f"HTTP {status}")
     retryable = status == 429 or status >= 500 or error in RETRYABLE_ERRORS
     return Attempt(status, error, retryable=retryable, retry_after=retry_after)
+
+
+def is_ambiguous(attempt: Attempt, *, sent: bool) -> bool:
+    """A failed attempt that may have taken effect: Slack's "may have succeeded" errors, a 5xx
+    (the harsher reading), or no answer after the request was sent. A 429 is never one: Slack
+    refused the call before acting on it."""
+    if (
+        attempt.delivered
+        or attempt.status == 429
+        or attempt.error in ("ratelimited", "rate_limited")
+    ):
+        return False
+    if attempt.status is None:
+        return sent
+    return attempt.error in AMBIGUOUS_ERRORS or attempt.status >= 500
 
 
 def encode_form(arguments: dict[str, Any]) -> bytes:
@@ -198,19 +224,34 @@ class SlackApi:
         else:
             body, content_type = encode_payload(arguments), JSON_CONTENT_TYPE
         responses: list[dict[str, Any]] = []
+        ambiguous: list[bool] = []
+        once_only = method in NOT_IDEMPOTENT_METHODS
 
         def attempt(timeout: float) -> Attempt:
-            result, data = self._attempt(method, body, content_type, timeout)
+            result, data, sent = self._attempt(method, body, content_type, timeout)
             if isinstance(data, dict):
                 responses.append(data)
             if result.retryable and retry_if is not None and not retry_if(result):
                 return Attempt(result.status, result.error, retryable=False)
+            if once_only and is_ambiguous(result, sent=sent):
+                ambiguous.append(True)
+                result.retryable = False
             return result
 
         delivery = send_with_retries(
             attempt, policy=self.policy, deadline=deadline, sleep=self.sleep, clock=self.clock
         )
-        return ApiResult(delivery, responses[-1] if responses else None)
+        if ambiguous and not delivery.delivered:
+            delivery = Delivery(
+                False, "ambiguous", delivery.attempts, delivery.status, delivery.error
+            )
+        return ApiResult(delivery, responses[-1] if responses else None, bool(ambiguous))
+
+    def history(self, channel: str, *, limit: int, deadline: float | None) -> ApiResult:
+        """The channel's newest top-level messages with their metadata (conversations.history;
+        scope channels:history, and the app must be in the channel)."""
+        arguments = {"channel": channel, "limit": limit, "include_all_metadata": True}
+        return self.call("conversations.history", arguments, deadline=deadline)
 
     def post_message(self, arguments: dict[str, Any], *, deadline: float | None) -> ApiResult:
         return self.call("chat.postMessage", arguments, deadline=deadline)
@@ -220,7 +261,7 @@ class SlackApi:
 
     def _attempt(
         self, method: str, body: bytes, content_type: str, timeout: float
-    ) -> tuple[Attempt, object]:
+    ) -> tuple[Attempt, object, bool]:
         """One POST, bounded as a whole by `timeout` (slack.py's deadline-bound connection)."""
         import http.client  # noqa: PLC0415
         from urllib.parse import urlsplit  # noqa: PLC0415
@@ -233,6 +274,7 @@ class SlackApi:
         connection = _connection(
             parts.hostname or "", parts.port or (443 if tls else 80), tls=tls, deadline=deadline
         )
+        sent = False
         try:
             connection.request(
                 "POST",
@@ -243,15 +285,16 @@ class SlackApi:
                     "Authorization": f"Bearer {self._token}",
                 },
             )
+            sent = True  # the whole request is out: Slack may act on it from here on
             response = connection.getresponse()
             status = response.status
             retry_after = _retry_after_seconds(response.getheader("Retry-After"))
             raw = response.read(RESPONSE_LIMIT)
         except AttemptTimeout as exc:
-            return Attempt(None, f"timed out: {exc} ({timeout:.1f} s)", retryable=True), None
+            return Attempt(None, f"timed out: {exc} ({timeout:.1f} s)", retryable=True), None, sent
         except (TimeoutError, OSError, http.client.HTTPException) as exc:
             # Resets, refused connections, DNS failures, malformed responses: transient.
-            return Attempt(None, f"{type(exc).__name__}: {exc}", retryable=True), None
+            return Attempt(None, f"{type(exc).__name__}: {exc}", retryable=True), None, sent
         finally:
             connection.close()
         try:
@@ -260,4 +303,4 @@ class SlackApi:
             data = None
         if data is None and status == 429:
             data = {"ok": False, "error": "ratelimited"}
-        return _classify(status, data, retry_after), data
+        return _classify(status, data, retry_after), data, True

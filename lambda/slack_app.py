@@ -40,6 +40,10 @@ MESSAGE_KEYS = ("text", "blocks", "attachments")
 # tests/support/fake_slack_api.py): 1.2 s apart stays inside it with no burst.
 UPDATE_INTERVAL = 1.2
 WORKSPACE = "workspace"
+# conversations.history: the newest messages searched for an unsure post (at most 999 a call;
+# Tier 3 for internal apps). A redelivery comes minutes later: at about one message a second
+# per channel, 200 covers the visibility timeout.
+HISTORY_LIMIT = 200
 # Slack: at most 50 blocks per message (Block Kit reference, "Blocks").
 BLOCKS_LIMIT = 50
 
@@ -229,9 +233,12 @@ class SlackApp:
         deadline: float | None,
         thread_ts: str | None = None,
         broadcast: bool = False,
+        metadata: dict[str, Any] | None = None,
     ) -> ApiResult:
         arguments = {key: payload[key] for key in MESSAGE_KEYS if key in payload}
         arguments["channel"] = channel
+        if metadata:
+            arguments["metadata"] = metadata
         if thread_ts:
             arguments["thread_ts"] = thread_ts
             if broadcast:
@@ -320,7 +327,7 @@ class SlackApp:
         return self.apply(lifecycle.plan(record, alarm, channel), alarm, key, payload, record,
                           deadline=deadline)  # fmt: skip
 
-    def apply(
+    def apply(  # noqa: PLR0911 - one return per lifecycle action
         self,
         step: lifecycle.Plan,
         alarm: Alarm,
@@ -333,6 +340,15 @@ class SlackApp:
         """Make the Slack calls of one lifecycle step and store the record it leads to."""
         if step.action == lifecycle.NOTHING:
             return Posted(True, "duplicate", step.channel, thread_ts=step.ts)
+        if step.action == lifecycle.FIND and record is not None and key is not None:
+            found = self._find(alarm, key, record, deadline=deadline)
+            if found is None or not found.ts:
+                # Not there (the earlier post did not land), or the history could not be read:
+                # posting again then risks a repeat, never a loss.
+                return self._post_new(alarm, key, payload, step.channel, deadline=deadline)
+            self._state("put", lambda: self.store.put_message(found))
+            return self.apply(lifecycle.plan(found, alarm, step.channel), alarm, key, payload,
+                              found, deadline=deadline)  # fmt: skip
         if record is None or key is None or step.action == lifecycle.POST:
             return self._post_new(alarm, key, payload, step.channel, deadline=deadline)
         if step.action == lifecycle.LATE:
@@ -354,13 +370,38 @@ class SlackApp:
         *,
         deadline: float | None,
     ) -> Posted:
-        result = self._post(channel, payload, deadline=deadline)
+        meta = lifecycle.metadata(alarm, key) if key is not None else None
+        result = self._post(channel, payload, deadline=deadline, metadata=meta)
+        if result.ambiguous and key is not None:
+            # It may be in the channel: remember that, so the next attempt looks before posting.
+            doubt = lifecycle.unsure(alarm, key, channel, payload)
+            self._state("put", lambda: self.store.put_message(doubt))
         if not result.ok:
             return Posted.of(result, "posted", channel)
         if key is not None and result.ts:
             message = lifecycle.posted(alarm, key, result.channel or channel, result.ts, payload)
             self._state("put", lambda: self.store.put_message(message))
         return Posted.of(result, "posted", channel)
+
+    def _find(
+        self, alarm: Alarm, key: str, record: AlarmMessage, *, deadline: float | None
+    ) -> AlarmMessage | None:
+        """After an ambiguous post: the alarm's message if the channel shows it (record with its
+        ts), a record without ts if it does not, None if the history could not be read."""
+        result = self._checked(
+            "conversations.history",
+            record.channel,
+            {"channel": record.channel, "limit": HISTORY_LIMIT, "include_all_metadata": True},
+            deadline,
+        )
+        if not result.ok:
+            return None
+        for message in (result.response or {}).get("messages") or []:
+            if isinstance(message, dict) and lifecycle.is_message_of(message, alarm, key):
+                _log(logging.INFO, message="found the message of an unsure post",
+                     alarm_name=alarm.name, outcome="reconciled")  # fmt: skip
+                return replace(record, ts=str(message.get("ts") or ""), unsure=False)
+        return replace(record, ts="", unsure=False)
 
     def _reply_while_open(
         self,

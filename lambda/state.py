@@ -50,6 +50,9 @@ class AlarmMessage:
     changed_at: str | None = None
     # Resolved, but the chat.update that turns the message green has not landed yet.
     pending_update: bool = False
+    # Its chat.postMessage failed in a way that may have posted it (internal_error, timeout
+    # after sending): `ts` is unknown until the message is found by its metadata.
+    unsure: bool = False
 
 
 @dataclass(frozen=True)
@@ -211,6 +214,7 @@ class DynamoStore:
             digest=item.get("digest", {}).get("BOOL", False),
             changed_at=item.get("changed_at", {}).get("S"),
             pending_update=item.get("pending_update", {}).get("BOOL", False),
+            unsure=item.get("unsure", {}).get("BOOL", False),
         )
 
     def put_message(self, message: AlarmMessage) -> None:
@@ -231,6 +235,8 @@ class DynamoStore:
             item["changed_at"] = {"S": message.changed_at}
         if message.pending_update:
             item["pending_update"] = {"BOOL": True}
+        if message.unsure:
+            item["unsure"] = {"BOOL": True}
         if message.payload is not None:
             item["payload"] = {"S": _dumps(message.payload)}
         return item

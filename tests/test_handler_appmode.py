@@ -363,7 +363,8 @@ def test_an_ok_whose_reply_failed_resolves_in_place_on_redelivery(
     alarm = sns_alarm_event("ALARM", message_id="m-1", time="2024-05-14T07:21:04.987+0000")
     ok = sns_alarm_event("OK", message_id="m-2", time="2024-05-14T07:29:30.000+0000")
     invoke(alarm)
-    fake.fail_next("chat.postMessage", "internal_error", status=500, count=3)
+    # A Retry-After longer than we may wait: the reply is not posted this time.
+    fake.fail_next("chat.postMessage", "ratelimited", status=429, headers={"Retry-After": "600"})
     with pytest.raises(DeliveryError):
         invoke(ok)
     assert len(fake.messages(ALERTS)) == 1

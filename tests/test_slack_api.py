@@ -50,26 +50,59 @@ def test_http_200_with_ok_false_is_a_permanent_failure(httpserver: HTTPServer) -
     assert result.delivery.outcome == "permanent_error"
 
 
-@pytest.mark.parametrize(
-    ("status", "body"),
-    [
-        (500, {"ok": False, "error": "internal_error"}),
-        (200, {"ok": False, "error": "fatal_error"}),
-        (503, None),
-    ],
-)
-def test_slack_trouble_is_retried(httpserver: HTTPServer, status: int, body: dict | None) -> None:
-    handler = httpserver.expect_ordered_request("/api/chat.postMessage")
+TROUBLE = [
+    (500, {"ok": False, "error": "internal_error"}),
+    (200, {"ok": False, "error": "fatal_error"}),
+    (503, None),
+]
+
+
+def _answer_trouble(httpserver: HTTPServer, method: str, status: int, body: dict | None) -> None:
+    handler = httpserver.expect_ordered_request(f"/api/{method}")
     if body is None:
         handler.respond_with_data("<html>down</html>", status=status)
     else:
         handler.respond_with_json(body, status=status)
+
+
+@pytest.mark.parametrize(("status", "body"), TROUBLE)
+def test_slack_trouble_is_retried_for_an_update(
+    httpserver: HTTPServer, status: int, body: dict | None
+) -> None:
+    _answer_trouble(httpserver, "chat.update", status, body)
+    httpserver.expect_ordered_request("/api/chat.update").respond_with_json(
+        {"ok": True, "channel": "C1", "ts": "2.2"}
+    )
+    arguments = {"channel": "C1", "ts": "2.2", "text": "x"}
+    result = client(httpserver).update_message(arguments, deadline=None)
+    assert result.ok
+    assert result.delivery.attempts == 2
+
+
+@pytest.mark.parametrize(("status", "body"), TROUBLE)
+def test_a_post_that_may_have_landed_is_never_retried(
+    httpserver: HTTPServer, status: int, body: dict | None
+) -> None:
+    """Slack: internal_error/fatal_error "some aspect of the operation may have succeeded"
+    (common errors); the Web API has no idempotency key, so a retry could post it twice."""
+    _answer_trouble(httpserver, "chat.postMessage", status, body)
+    result = client(httpserver).post_message({"channel": "C1", "text": "x"}, deadline=None)
+    assert not result.ok
+    assert result.ambiguous
+    assert result.delivery.outcome == "ambiguous"
+    assert result.delivery.attempts == 1
+
+
+def test_a_rate_limited_post_is_not_ambiguous(httpserver: HTTPServer) -> None:
+    httpserver.expect_ordered_request("/api/chat.postMessage").respond_with_json(
+        {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "0"}
+    )
     httpserver.expect_ordered_request("/api/chat.postMessage").respond_with_json(
         {"ok": True, "channel": "C1", "ts": "2.2"}
     )
     result = client(httpserver).post_message({"channel": "C1", "text": "x"}, deadline=None)
     assert result.ok
-    assert result.delivery.attempts == 2
+    assert not result.ambiguous
 
 
 def test_429_honours_retry_after(httpserver: HTTPServer) -> None:
