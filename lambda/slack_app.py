@@ -44,6 +44,12 @@ WORKSPACE = "workspace"
 # Tier 3 for internal apps). A redelivery comes minutes later: at about one message a second
 # per channel, 200 covers the visibility timeout.
 HISTORY_LIMIT = 200
+# chat.postMessage refuses the content itself with these (its method page, "Errors"): the same
+# alarms are posted again in plain text instead of dropped.
+REFUSED_CONTENT_ERRORS = frozenset(
+    {"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long", "invalid_attachments",
+     "too_many_attachments", "msg_too_long"}
+)  # fmt: skip
 # Slack: at most 50 blocks per message (Block Kit reference, "Blocks").
 BLOCKS_LIMIT = 50
 
@@ -372,6 +378,12 @@ class SlackApp:
     ) -> Posted:
         meta = lifecycle.metadata(alarm, key) if key is not None else None
         result = self._post(channel, payload, deadline=deadline, metadata=meta)
+        if result.error in REFUSED_CONTENT_ERRORS:
+            # Slack refused the blocks (a limit we did not foresee): the plain form, still posted.
+            from message import format_fallback  # noqa: PLC0415 - only after a refusal
+
+            payload = format_fallback(alarm, self.settings)
+            result = self._post(channel, payload, deadline=deadline, metadata=meta)
         if result.ambiguous and key is not None:
             # It may be in the channel: remember that, so the next attempt looks before posting.
             doubt = lifecycle.unsure(alarm, key, channel, payload)
@@ -508,6 +520,21 @@ class SlackApp:
             self._state("put", lambda: self.store.put_message(done))
         return Posted(True, "resolved", record.channel, thread_ts=record.ts)
 
+    def _post_plain(
+        self, channel: str, entries: list[Entry], *, deadline: float | None
+    ) -> tuple[dict[str, Any], ApiResult]:
+        """A refused digest part again in plain_digest's text-only form (its first message
+        holds the part's records; a longer list goes on in further messages)."""
+        from digest import plain_digest  # noqa: PLC0415 - only after a refusal
+
+        first: tuple[dict[str, Any], ApiResult] | None = None
+        for part in plain_digest(tuple(entries), self.settings):
+            result = self._post(channel, part.payload, deadline=deadline)
+            if first is None or (result.ok and not first[1].ok):
+                first = (part.payload, result)
+        assert first is not None  # noqa: S101 - plain_digest returns at least one part
+        return first
+
     # --- resolutions collected during an invocation, sent once per message (flush) --------
 
     def queue_resolution(
@@ -573,8 +600,12 @@ class SlackApp:
         keys = [k for _, alarms in parts for k in map(alarm_key, alarms) if k]
         records = self._state("get_messages", lambda: self.store.get_messages(keys)) or {}
         outcomes: list[Posted] = []
-        for index, (payload, alarms) in enumerate(parts):
+        for index, (original, alarms) in enumerate(parts):
+            payload = original
             result = self._post(channel, payload, deadline=deadline)
+            if result.error in REFUSED_CONTENT_ERRORS and entries:
+                # Slack refused the blocks: the same alarms in plain text, as its own message.
+                payload, result = self._post_plain(channel, entries[index], deadline=deadline)
             outcomes.append(Posted.of(result, "posted", channel))
             if not (result.ok and result.ts):
                 continue

@@ -380,3 +380,32 @@ def test_an_ok_whose_reply_failed_resolves_in_place_on_redelivery(
 def message_ts_key(invoke: Harness) -> str:
     (key,) = invoke.state.messages
     return key
+
+
+@pytest.mark.parametrize("error", ["invalid_blocks", "msg_blocks_too_long", "invalid_attachments"])
+def test_a_refused_digest_is_posted_in_plain_text_and_owns_its_alarms(
+    ssm: Any, fake: FakeSlackApi, clock: SharedClock, error: str
+) -> None:
+    invoke = Harness(fake, clock)
+    storm = [alarm_message(f"web-{i}") for i in range(5)]
+    fake.fail_next("chat.postMessage", error)
+    assert invoke(sqs_event([sns_envelope(m) for m in storm])) == {"batchItemFailures": []}
+    (digest,) = fake.messages(ALERTS)
+    assert "attachments" not in digest.content, "the plain form"
+    assert all(f"web-{i}" in digest.text for i in range(5))
+    assert {m.ts for m in invoke.state.messages.values()} == {digest.ts}
+    later = START + dt.timedelta(minutes=12)
+    invoke(sqs_event([sns_envelope(alarm_message("web-1", state="OK", when=later))]))
+    assert [r.text for r in digest.replies] == [":white_check_mark: *OK*: web-1"]
+
+
+def test_a_refused_alarm_message_is_posted_in_its_plain_form(
+    ssm: Any, fake: FakeSlackApi, clock: SharedClock
+) -> None:
+    invoke = Harness(fake, clock)
+    fake.fail_next("chat.postMessage", "invalid_blocks")
+    alarm = sns_alarm_event("ALARM", message_id="m-1", time="2024-05-14T07:21:04.987+0000")
+    assert invoke(alarm) == {"records": 1, "delivered": 1, "failed": 0}
+    (message,) = fake.messages(ALERTS)
+    assert "prod-web-1-cpu" in message.text
+    assert len(fake.calls_to("chat.postMessage")) == 2
