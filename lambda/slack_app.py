@@ -556,6 +556,10 @@ class SlackApp:
         done: list[AlarmMessage] = []
         queued, self.resolutions = self.resolutions, {}
         for (channel, ts, is_digest), items in queued.items():
+            if deadline is not None and self.api.clock() >= deadline:
+                # Out of time: no more state calls either; these come back and update then.
+                failed += [entry for _, _, entry in items if entry is not None]
+                continue
             if is_digest:
                 keys = [record.alarm_key for record, _, _ in items]
                 digest = self._state(

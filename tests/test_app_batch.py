@@ -9,6 +9,7 @@ reached the kill time, as Lambda's timeout would, and the invocation stops dead 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -23,7 +24,14 @@ from slack import RetryPolicy
 from support.app_mode import SharedClock
 from support.costed_state import CostedState
 from support.fake_slack_api import DEFAULT_TOKEN, FakeSlackApi
-from support.storm import storm_event, storm_messages
+from support.storm import (
+    START,
+    alarm_message,
+    sns_envelope,
+    sqs_event,
+    storm_event,
+    storm_messages,
+)
 
 CHANNEL = "C0ALERTS01"
 STATE_CALL_SECONDS = 0.008
@@ -187,3 +195,23 @@ def test_every_kill_point_loses_nothing_and_repeats_at_most_one_message(
     # Printed for the report (pytest -s): how often a kill point causes a repeat.
     print(f"kill points: {calls_per_run}, parts: {parts}, repeats: {duplicated_runs}")
     assert duplicated_runs <= parts
+
+
+def test_a_resolving_storm_updates_each_digest_message_once(
+    function: Lambda, fake: FakeSlackApi, clock: SharedClock
+) -> None:
+    """437 OKs for alarms reported in digests: one chat.update per digest message, not one per
+    OK (chat.update is Tier 3, about 50 a minute); every header ends true."""
+    alarms = storm_messages(437, ok_share=0.0)
+    assert function.invoke(sqs_event([sns_envelope(m) for m in alarms])) == {
+        "batchItemFailures": []
+    }
+    digests = fake.messages(CHANNEL)
+    clock.now += 600
+    later = START + dt.timedelta(minutes=10)
+    oks = [alarm_message(m["AlarmName"], state="OK", when=later) for m in alarms]
+    assert function.invoke(sqs_event([sns_envelope(m) for m in oks])) == {"batchItemFailures": []}
+    updates = fake.calls_to("chat.update")
+    assert len(updates) == len(digests)
+    assert len({c.arguments["ts"] for c in updates}) == len(digests)
+    assert all(d.text.endswith("→ all resolved") for d in digests)
