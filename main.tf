@@ -59,6 +59,7 @@ locals {
       SLACK_REPLY_BROADCAST         = local.app_mode ? tostring(var.slack_reply_broadcast) : null
       SLACK_STATE_TABLE             = local.app_mode ? local.state_table_name : null
       SLACK_STATE_TTL_DAYS          = local.app_mode ? tostring(var.state_table_ttl_days) : null
+      SLACK_GROUP_INTERVAL_SECONDS  = local.app_mode ? tostring(var.group_interval_seconds) : null
       SLACK_GRAPHS                  = local.app_mode ? tostring(var.slack_graphs) : null
       SLACK_GRAPH_WINDOW_MINUTES    = local.graphs ? tostring(var.slack_graph_window_minutes) : null
       SLACK_GRAPH_JOIN_CHANNELS     = local.graphs ? tostring(var.slack_graph_join_channels) : null

@@ -328,6 +328,17 @@ variable "state_table_ttl_days" {
   }
 }
 
+variable "group_interval_seconds" {
+  description = "Slack app mode: how long a channel's storm digest stays live (Alertmanager's group_interval, 0-3600 s). Alarms of later batches within this time are listed in its thread and its header counts are updated, instead of a new top-level digest; after it a new digest starts. 0 posts a new digest per batch."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.group_interval_seconds >= 0 && var.group_interval_seconds <= 3600 && floor(var.group_interval_seconds) == var.group_interval_seconds
+    error_message = "group_interval_seconds must be a whole number of seconds between 0 and 3600, not ${jsonencode(var.group_interval_seconds)}."
+  }
+}
+
 variable "state_table_point_in_time_recovery" {
   description = "Slack app mode: point-in-time recovery of the state table (continuous backups, 35 days)."
   type        = bool

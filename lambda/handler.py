@@ -165,10 +165,11 @@ def handle_event(
     clock: Callable[[], float] = time.monotonic,
     state: StateStore | None = None,
     bot_token: str | None = None,
+    wall_clock: Callable[[], float] = time.time,
 ) -> dict[str, object]:
     """The handler with its dependencies explicit: settings, notifier (or webhook URL), retry
-    policy, sleep and clock; in Slack app mode the state store (else DynamoDB) and the bot
-    token (else read from SSM)."""
+    policy, sleep and clock; in Slack app mode the state store (else DynamoDB), the bot
+    token (else read from SSM) and the wall clock (how old a live storm digest is)."""
     logger.setLevel(settings.log_level)
     received = parse_records(event)
     if not received:
@@ -178,7 +179,7 @@ def handle_event(
     if settings.app_mode:
         results = _deliver_app_mode(
             received, settings, deadline=deadline, state=state, bot_token=bot_token,
-            policy=policy, sleep=sleep, clock=clock, context=context,
+            policy=policy, sleep=sleep, clock=clock, context=context, wall_clock=wall_clock,
         )  # fmt: skip
         for sent in results:
             _log_sent(sent)
@@ -219,6 +220,7 @@ def _deliver_app_mode(
     sleep: Callable[[float], None],
     clock: Callable[[], float],
     context: object = None,
+    wall_clock: Callable[[], float] = time.time,
 ) -> list[Sent]:
     """Slack app mode: skip records delivered before, route, group, and post or update through
     the Web API. Imported only here, so webhook mode's cold start does not change."""
@@ -250,6 +252,7 @@ def _deliver_app_mode(
         settings,
         pacer=Pacer(settings.message_interval, sleep=sleep, clock=clock),
         on_token_error=lambda: forget_ssm_value(settings.bot_token_ssm_parameter),
+        wall_clock=wall_clock,
     )
     # A record is held for this invocation's lifetime: if it dies, a redelivery may try again.
     fresh, busy = claim_records(received, state, lease_seconds=max(1.0, deadline - clock()) + 5)

@@ -83,6 +83,9 @@ class Settings:
     reply_broadcast: bool = False
     state_table: str | None = None
     state_ttl_days: int = 30
+    # Slack app mode: a channel's storm digest stays live (later alarms join its thread and
+    # counts) this long after it was posted; Alertmanager's group_interval. 0: never join.
+    group_interval_seconds: int = 300
     api_base_url: str = DEFAULT_API_BASE_URL
     # Metric graphs in Slack app mode (graph.py): a display setting, so a bad value never
     # stops delivery; it falls back to the default with a warning.
@@ -365,12 +368,16 @@ def _app_settings(environ: Mapping[str, str], notes: list[str]) -> dict[str, Any
     if broadcast not in ("true", "false"):
         notes.append(f"SLACK_REPLY_BROADCAST={_shown(broadcast)} is not true or false; using false")
     ttl = _number(environ, "SLACK_STATE_TTL_DAYS", 30, bounds=(1, 3650), notes=notes, whole=True)
+    interval = _number(
+        environ, "SLACK_GROUP_INTERVAL_SECONDS", 300, bounds=(0, 3600), notes=notes, whole=True
+    )
     return {
         "channel_id": channel_id,
         "routes": routes,
         "reply_broadcast": broadcast == "true",
         "state_table": _get(environ, STATE_TABLE_VARIABLE),
         "state_ttl_days": int(ttl),
+        "group_interval_seconds": int(interval),
         "api_base_url": api_url,
     }
 

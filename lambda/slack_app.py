@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -23,7 +24,7 @@ from render import render_notification
 from settings import Settings
 from slack import Delivery
 from slack_api import TOKEN_ERRORS, ApiResult, SlackApi
-from state import BUSY, DONE, NEW, AlarmMessage, DigestRecord, StateStore
+from state import BUSY, DONE, NEW, AlarmMessage, DigestRecord, LiveDigest, StateStore
 
 # typing costs cold-start time and is only needed by type checkers.
 TYPE_CHECKING = False
@@ -131,6 +132,37 @@ def resolved_payload(
     return payload
 
 
+def _count_states(alarms: list[Alarm]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for alarm in alarms:
+        state = alarm.state or "other"
+        counts[state] = counts.get(state, 0) + 1
+    return counts
+
+
+def live_header_payload(
+    payload: dict[str, Any], counts: dict[str, int], language: str = "en"
+) -> dict[str, Any]:
+    """A live storm digest's first message with its header counting everything it lists now
+    (its first batch and every batch that joined its thread)."""
+    from digest import DIGEST_LABELS, STATE_ORDER  # noqa: PLC0415 - digests only
+
+    labels = DIGEST_LABELS.get(language, DIGEST_LABELS["en"])
+    total = sum(counts.values())
+    title = labels["title_one"] if total == 1 else labels["title"].replace("{count}", str(total))
+    ordered = sorted(counts.items(), key=lambda kv: (STATE_ORDER.get(kv[0], 2), kv[0]))
+    summary = f"{title}: " + ", ".join(f"{n} {state}" for state, n in ordered)
+    state = next((s for s in ("ALARM", "INSUFFICIENT_DATA") if counts.get(s)), "OK")
+    emoji, color = STATE_STYLES[state]
+    live = json.loads(json.dumps(payload))
+    for header in _header_blocks(live)[:1]:
+        header["text"]["text"] = truncate(f"{emoji} {summary}", HEADER_LIMIT)
+    live["text"] = truncate(f"{emoji} *{escape(summary)}*", 3000)
+    for attachment in live.get("attachments") or []:
+        attachment["color"] = color
+    return live
+
+
 def late_payload(payload: dict[str, Any], language: str = "en") -> dict[str, Any]:
     """An event older than the state shown, for the thread: the message with a note on top."""
     labels = APP_LABELS.get(language, APP_LABELS["en"])
@@ -214,6 +246,7 @@ class SlackApp:
         *,
         pacer: Pacer | None = None,
         on_token_error: Callable[[], None] | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.api = api
         self.store = store
@@ -228,6 +261,10 @@ class SlackApp:
         # Event ids already recorded as delivered (right after their message was posted).
         self.recorded: set[str] = set()
         self._entry: Entry | None = None
+        self.wall_clock = wall_clock
+        # Live storm digests whose header counts changed: one chat.update each, in flush().
+        self.live_updates: dict[tuple[str, str], DigestRecord] = {}
+        self._live: dict[str, DigestRecord | None] = {}
 
     # --- Web API calls with logging -------------------------------------------------------
 
@@ -521,7 +558,12 @@ class SlackApp:
         return Posted(True, "resolved", record.channel, thread_ts=record.ts)
 
     def _post_plain(
-        self, channel: str, entries: list[Entry], *, deadline: float | None
+        self,
+        channel: str,
+        entries: list[Entry],
+        *,
+        deadline: float | None,
+        thread_ts: str | None = None,
     ) -> tuple[dict[str, Any], ApiResult]:
         """A refused digest part again in plain_digest's text-only form (its first message
         holds the part's records; a longer list goes on in further messages)."""
@@ -529,7 +571,7 @@ class SlackApp:
 
         first: tuple[dict[str, Any], ApiResult] | None = None
         for part in plain_digest(tuple(entries), self.settings):
-            result = self._post(channel, part.payload, deadline=deadline)
+            result = self._post(channel, part.payload, deadline=deadline, thread_ts=thread_ts)
             if first is None or (result.ok and not first[1].ok):
                 first = (part.payload, result)
         assert first is not None  # noqa: S101 - plain_digest returns at least one part
@@ -580,9 +622,39 @@ class SlackApp:
                 done += [replace(r, pending_update=False) for r, _, _ in items]
             else:
                 failed += [entry for _, _, entry in items if entry is not None]
+        live, self.live_updates = self.live_updates, {}
+        for (channel, ts), record in live.items():
+            if (channel, ts, True) in queued:
+                continue  # updated above, with the resolutions (its stored record is current)
+            payload = digest_progress_payload(record, self.settings.language)
+            self._update(channel, ts, payload, deadline=deadline)  # counts only: next batch retries
         if done:
             self._state("write", lambda: self.store.write(messages=done))
         return failed
+
+    # --- live storm digests (group_interval) ----------------------------------------------
+
+    def live_digest(self, channel: str) -> DigestRecord | None:
+        """The channel's storm digest if it is younger than group_interval_seconds: a new
+        digest for this channel joins its thread instead of starting a top-level message."""
+        if channel in self._live:
+            return self._live[channel]
+        interval = self.settings.group_interval_seconds
+        record = None
+        if interval > 0:
+            live = self._state("get_live", lambda: self.store.get_live(channel))
+            if live is not None and self.wall_clock() - live.started_at < interval:
+                record = self._state("get_digest", lambda: self.store.get_digest(channel, live.ts))
+        self._live[channel] = record
+        return record
+
+    def start_live(self, channel: str, posted: list[Posted]) -> None:
+        """A new top-level digest: later batches within group_interval join it."""
+        first = next((p for p in posted if p.delivered and p.ts), None)
+        if first is None or self.settings.group_interval_seconds <= 0:
+            return
+        live = LiveDigest(first.channel or channel, first.ts or "", self.wall_clock())
+        self._state("put_live", lambda: self.store.put_live(live))
 
     def deliver_digest(
         self,
@@ -592,6 +664,7 @@ class SlackApp:
         *,
         deadline: float | None,
         entries: list[list[Entry]] | None = None,
+        join: DigestRecord | None = None,
     ) -> list[Posted]:
         """A storm digest, part by part: each alarm points at the part that names it, and each
         part is recorded (pointers, the part's digest record and its delivered records) before
@@ -600,20 +673,25 @@ class SlackApp:
         An alarm that already has an open message keeps it (an OK resolves it there, once per
         message, in flush()); an event older than the state shown changes nothing.
         """
-        del counts  # each part's own counts are kept with it
         keys = [k for _, alarms in parts for k in map(alarm_key, alarms) if k]
         records = self._state("get_messages", lambda: self.store.get_messages(keys)) or {}
         outcomes: list[Posted] = []
         for index, (original, alarms) in enumerate(parts):
             payload = original
-            result = self._post(channel, payload, deadline=deadline)
+            thread = join.ts if join else None
+            result = self._post(channel, payload, deadline=deadline, thread_ts=thread)
             if result.error in REFUSED_CONTENT_ERRORS and entries:
                 # Slack refused the blocks: the same alarms in plain text, as its own message.
-                payload, result = self._post_plain(channel, entries[index], deadline=deadline)
+                payload, result = self._post_plain(
+                    channel, entries[index], deadline=deadline, thread_ts=thread
+                )
             outcomes.append(Posted.of(result, "posted", channel))
             if not (result.ok and result.ts):
                 continue
-            where = result.channel or channel
+            # A live storm digest owns the alarms listed in its thread; else the part does.
+            where, owner = (
+                (join.channel, join.ts) if join else (result.channel or channel, result.ts)
+            )
             part_entries = entries[index] if entries else [None] * len(alarms)
             pointers: list[AlarmMessage] = []
             open_keys: set[str] = set()
@@ -623,7 +701,7 @@ class SlackApp:
                 if key is None:
                     continue
                 record = records.get(key)
-                step = lifecycle.in_digest(record, alarm, where, result.ts)
+                step = lifecycle.in_digest(record, alarm, where, owner)
                 if step.record is not None:
                     pointers.append(step.record)
                     records[key] = step.record
@@ -632,11 +710,22 @@ class SlackApp:
                 if step.resolve is not None:
                     self.queue_resolution(step.resolve, alarm, entry)
                     held.update(entry.event_ids if entry else ())
-            part_counts: dict[str, int] = {}
-            for alarm in alarms:
-                state = alarm.state or "other"
-                part_counts[state] = part_counts.get(state, 0) + 1
-            digest = DigestRecord(where, result.ts, payload, part_counts, frozenset(open_keys))
+            part_counts = _count_states(alarms)
+            if join is not None:
+                # The live digest's header counts everything it lists (updated once, in flush).
+                total = {k: join.counts.get(k, 0) + part_counts.get(k, 0)
+                         for k in {*join.counts, *part_counts}}  # fmt: skip
+                join = DigestRecord(
+                    join.channel, join.ts,
+                    live_header_payload(join.payload, total, self.settings.language),
+                    total, join.open_alarms | open_keys,
+                )  # fmt: skip
+                self.live_updates[(join.channel, join.ts)] = join
+                digest = join
+            else:
+                # The first part's header announces the whole notification's counts.
+                shown = counts if index == 0 and counts else part_counts
+                digest = DigestRecord(where, result.ts, payload, shown, frozenset(open_keys))
             finished = {
                 event_id: True
                 for entry in part_entries
@@ -783,13 +872,17 @@ def deliver_notifications(
         parts = render_notification(shown, app.settings)
         try:
             if shown.kind == "digest":
+                join = app.live_digest(channel)
                 posted = app.deliver_digest(
                     [(part.payload, [e.alarm for e in part.entries]) for part in parts],
                     channel,
-                    {},
+                    _count_states([e.alarm for e in shown.entries]),
                     deadline=deadline,
                     entries=[list(part.entries) for part in parts],
+                    join=join,
                 )
+                if join is None:
+                    app.start_live(channel, posted)
             else:
                 (part,) = parts
                 (entry,) = part.entries

@@ -66,6 +66,16 @@ class DigestRecord:
     open_alarms: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True)
+class LiveDigest:
+    """A channel's storm digest that later batches still join: its first message and when it
+    was posted (epoch seconds)."""
+
+    channel: str
+    ts: str
+    started_at: float
+
+
 class StateStore(Protocol):
     """What app mode needs from its state; DynamoStore in Lambda, an in-memory one in tests."""
 
@@ -86,6 +96,12 @@ class StateStore(Protocol):
     def resolve_in_digest(self, channel: str, ts: str, alarm_key: str) -> DigestRecord | None:
         """Remove an alarm from a digest's open set; the updated digest, None if unknown."""
         ...
+
+    def get_digest(self, channel: str, ts: str) -> DigestRecord | None: ...
+
+    def get_live(self, channel: str) -> LiveDigest | None: ...
+
+    def put_live(self, live: LiveDigest) -> None: ...
 
     # Batched forms: state I/O proportional to the messages posted, not the records received.
 
@@ -260,6 +276,31 @@ class DynamoStore:
     def resolve_in_digest(self, channel: str, ts: str, alarm_key: str) -> DigestRecord | None:
         return self._delete_open(channel, ts, [alarm_key])
 
+    def get_digest(self, channel: str, ts: str) -> DigestRecord | None:
+        item = self._client.get_item(
+            TableName=self.table, Key={"pk": {"S": f"digest#{channel}#{ts}"}}, ConsistentRead=True
+        ).get("Item")
+        if not item or self._expired(item):
+            return None
+        return _digest(channel, ts, item)
+
+    def get_live(self, channel: str) -> LiveDigest | None:
+        item = self._client.get_item(
+            TableName=self.table, Key={"pk": {"S": f"live#{channel}"}}, ConsistentRead=True
+        ).get("Item")
+        if not item or self._expired(item):
+            return None
+        return LiveDigest(channel, item["ts"]["S"], float(item["started_at"]["N"]))
+
+    def put_live(self, live: LiveDigest) -> None:
+        item = {
+            "pk": {"S": f"live#{live.channel}"},
+            "ts": {"S": live.ts},
+            "started_at": {"N": repr(float(live.started_at))},
+            "expires_at": self._expires(),
+        }
+        self._client.put_item(TableName=self.table, Item=item)
+
     def _delete_open(self, channel: str, ts: str, alarm_keys: list[str]) -> DigestRecord | None:
         from botocore.exceptions import ClientError  # noqa: PLC0415
 
@@ -277,13 +318,7 @@ class DynamoStore:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return None
             raise
-        return DigestRecord(
-            channel=channel,
-            ts=ts,
-            payload=json.loads(item["payload"]["S"]),
-            counts=json.loads(item["counts"]["S"]),
-            open_alarms=frozenset(item.get("open_alarms", {}).get("SS", [])),
-        )
+        return _digest(channel, ts, item)
 
     # --- batched ----------------------------------------------------------------------------
 
@@ -416,6 +451,16 @@ class DynamoStore:
         # DynamoDB deletes expired items within days, not at once: treat them as gone now.
         expires = item.get("expires_at", {}).get("N")
         return expires is not None and int(expires) < int(self._clock())
+
+
+def _digest(channel: str, ts: str, item: dict[str, Any]) -> DigestRecord:
+    return DigestRecord(
+        channel=channel,
+        ts=ts,
+        payload=json.loads(item["payload"]["S"]),
+        counts=json.loads(item["counts"]["S"]),
+        open_alarms=frozenset(item.get("open_alarms", {}).get("SS", [])),
+    )
 
 
 class StateError(Exception):

@@ -97,7 +97,7 @@ class Lambda:
         try:
             return handle_event(
                 event, Context(), settings=self.settings, state=store, bot_token=DEFAULT_TOKEN,
-                policy=POLICY, sleep=self.sleep, clock=self.clock,
+                policy=POLICY, sleep=self.sleep, clock=self.clock, wall_clock=self.clock,
             )  # fmt: skip
         finally:
             self.kill_at = float("inf")
@@ -215,3 +215,30 @@ def test_a_resolving_storm_updates_each_digest_message_once(
     assert len(updates) == len(digests)
     assert len({c.arguments["ts"] for c in updates}) == len(digests)
     assert all(d.text.endswith("→ all resolved") for d in digests)
+
+
+def test_a_storm_over_ten_minutes_is_one_live_message_per_group_interval(
+    function: Lambda, fake: FakeSlackApi, clock: SharedClock
+) -> None:
+    """600 alarms over 10 minutes in 30 batches (group_interval 300 s): at most 3 top-level
+    messages, every alarm named once, and each header counts what it lists at the end."""
+    names = [f"prod-{i:04d}-cpu" for i in range(600)]
+    for batch in range(30):
+        when = START + dt.timedelta(seconds=20 * batch)
+        chunk = names[20 * batch : 20 * batch + 20]
+        event = sqs_event([sns_envelope(alarm_message(n, when=when)) for n in chunk])
+        assert function.invoke(event) == {"batchItemFailures": []}
+        clock.now += 20 - (clock.now % 20)  # the next batch 20 s later
+    top = fake.messages(CHANNEL)
+    assert len(top) <= 3, [m.text for m in top]
+    shown: Counter[str] = Counter()
+    for message in top:
+        listed = [message, *message.replies]
+        text = " ".join(json.dumps(m.content, ensure_ascii=False) for m in listed)
+        mine = [n for n in names if n in text]
+        shown.update(mine)
+        header = message.content["attachments"][0]["blocks"][0]["text"]["text"]
+        assert header.startswith(f":rotating_light: {len(mine)} alarms changed state: "
+                                 f"{len(mine)} ALARM"), header  # fmt: skip
+        assert message.text.endswith(f"→ {len(mine)} still open") or len(mine) == 20
+    assert shown == Counter(dict.fromkeys(names, 1))

@@ -11,7 +11,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-from state import BATCH_GET_LIMIT, BATCH_WRITE_LIMIT, TRANSACT_LIMIT, AlarmMessage, DigestRecord
+from state import (
+    BATCH_GET_LIMIT,
+    BATCH_WRITE_LIMIT,
+    TRANSACT_LIMIT,
+    AlarmMessage,
+    DigestRecord,
+    LiveDigest,
+)
 from support.memory_state import MemoryState
 
 
@@ -62,6 +69,18 @@ class CostedState(MemoryState):
     def resolve_in_digest(self, channel: str, ts: str, alarm_key: str) -> DigestRecord | None:
         self._charge(1)
         return super().resolve_in_digest(channel, ts, alarm_key)
+
+    def get_digest(self, channel: str, ts: str) -> DigestRecord | None:
+        self._charge(1)
+        return super().get_digest(channel, ts)
+
+    def get_live(self, channel: str) -> LiveDigest | None:
+        self._charge(1)
+        return super().get_live(channel)
+
+    def put_live(self, live: LiveDigest) -> None:
+        self._charge(1)
+        super().put_live(live)
 
     def claim_many(self, event_ids: list[str], *, lease_seconds: float) -> dict[str, str]:
         ids = list(dict.fromkeys(event_ids))

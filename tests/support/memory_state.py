@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from state import BUSY, DONE, NEW, AlarmMessage, DigestRecord
+from state import BUSY, DONE, NEW, AlarmMessage, DigestRecord, LiveDigest
 
 
 class MemoryState:
@@ -16,6 +16,7 @@ class MemoryState:
         self.events: dict[str, tuple[str, float]] = {}
         self.messages: dict[str, AlarmMessage] = {}
         self.digests: dict[tuple[str, str], DigestRecord] = {}
+        self.live: dict[str, LiveDigest] = {}
         self._clock = clock
 
     def claim(self, event_id: str, *, lease_seconds: float) -> str:
@@ -47,6 +48,15 @@ class MemoryState:
         digest = replace(digest, open_alarms=digest.open_alarms - {alarm_key})
         self.digests[(channel, ts)] = digest
         return digest
+
+    def get_digest(self, channel: str, ts: str) -> DigestRecord | None:
+        return self.digests.get((channel, ts))
+
+    def get_live(self, channel: str) -> LiveDigest | None:
+        return self.live.get(channel)
+
+    def put_live(self, live: LiveDigest) -> None:
+        self.live[live.channel] = live
 
     # --- batched (one call each; DynamoStore splits them at DynamoDB's limits) ---------------
 
