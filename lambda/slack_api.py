@@ -81,7 +81,7 @@ CONFIGURATION_ERRORS = {
     ),
     "missing_scope": (
         "the app lacks a scope (see 'needed'): add it under OAuth & Permissions (chat:write, "
-        "chat:write.public, files:write) and reinstall the app"
+        "chat:write.public, files:write, channels:history) and reinstall the app"
     ),
     "account_inactive": (
         "the token belongs to a deactivated user or workspace: reinstall the app from an "

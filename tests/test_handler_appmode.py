@@ -256,9 +256,12 @@ def test_app_settings_are_read_and_validated() -> None:
             "SLACK_REPLY_BROADCAST": "true",
             "SLACK_STATE_TABLE": "alerts-slack-state",
             "SLACK_STATE_TTL_DAYS": "7",
+            "SLACK_GROUP_INTERVAL_SECONDS": "600",
         }
     )
     assert settings.app_mode
+    assert settings.group_interval_seconds == 600
+    assert load_settings(APP).group_interval_seconds == 300, "Alertmanager's group_interval"
     assert settings.routes[0].channel_id == "C0DB"
     assert settings.reply_broadcast
     assert (settings.state_table, settings.state_ttl_days) == ("alerts-slack-state", 7)
@@ -291,6 +294,8 @@ def test_bad_app_settings_are_rejected_clearly(env: dict[str, str], message: str
         ),
         ({"SLACK_REPLY_BROADCAST": "yes"}, "SLACK_REPLY_BROADCAST='yes' is not true or false"),
         ({"SLACK_STATE_TTL_DAYS": "0"}, "SLACK_STATE_TTL_DAYS"),
+        ({"SLACK_GROUP_INTERVAL_SECONDS": "3601"}, "SLACK_GROUP_INTERVAL_SECONDS"),
+        ({"SLACK_GROUP_INTERVAL_SECONDS": "soon"}, "SLACK_GROUP_INTERVAL_SECONDS"),
     ],
 )
 def test_wrong_routing_or_display_settings_fall_back_with_a_note(
