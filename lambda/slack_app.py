@@ -45,8 +45,9 @@ WORKSPACE = "workspace"
 # Tier 3 for internal apps). A redelivery comes minutes later: at about one message a second
 # per channel, 200 covers the visibility timeout.
 HISTORY_LIMIT = 200
-# chat.postMessage refuses the content itself with these (its method page, "Errors"): the same
-# alarms are posted again in plain text instead of dropped.
+# chat.postMessage refuses the content itself with these (its method page, "Errors"; the
+# webhook path's delivery.REFUSED_CONTENT is the first three): the same alarms are posted again
+# in plain text (render.plain_fallback) instead of dropped.
 REFUSED_CONTENT_ERRORS = frozenset(
     {"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long", "invalid_attachments",
      "too_many_attachments", "msg_too_long"}
@@ -417,9 +418,9 @@ class SlackApp:
         result = self._post(channel, payload, deadline=deadline, metadata=meta)
         if result.error in REFUSED_CONTENT_ERRORS:
             # Slack refused the blocks (a limit we did not foresee): the plain form, still posted.
-            from message import format_fallback  # noqa: PLC0415 - only after a refusal
+            from render import plain_fallback  # noqa: PLC0415 - only after a refusal
 
-            payload = format_fallback(alarm, self.settings)
+            payload = plain_fallback((Entry(alarm),), self.settings)[0].payload
             result = self._post(channel, payload, deadline=deadline, metadata=meta)
         if result.ambiguous and key is not None:
             # It may be in the channel: remember that, so the next attempt looks before posting.
@@ -565,12 +566,12 @@ class SlackApp:
         deadline: float | None,
         thread_ts: str | None = None,
     ) -> tuple[dict[str, Any], ApiResult]:
-        """A refused digest part again in plain_digest's text-only form (its first message
-        holds the part's records; a longer list goes on in further messages)."""
-        from digest import plain_digest  # noqa: PLC0415 - only after a refusal
+        """A refused digest part again in render.plain_fallback's text-only form (its first
+        message holds the part's records; a longer list goes on in further messages)."""
+        from render import plain_fallback  # noqa: PLC0415 - only after a refusal
 
         first: tuple[dict[str, Any], ApiResult] | None = None
-        for part in plain_digest(tuple(entries), self.settings):
+        for part in plain_fallback(tuple(entries), self.settings):
             result = self._post(channel, part.payload, deadline=deadline, thread_ts=thread_ts)
             if first is None or (result.ok and not first[1].ok):
                 first = (part.payload, result)
