@@ -141,6 +141,15 @@ def _count_states(alarms: list[Alarm]) -> dict[str, int]:
     return counts
 
 
+def joined(
+    live: DigestRecord, counts: dict[str, int], open_keys: set[str], language: str = "en"
+) -> DigestRecord:
+    """The live digest after a part listed in its thread: counts added, alarms owned."""
+    total = {k: live.counts.get(k, 0) + counts.get(k, 0) for k in {*live.counts, *counts}}
+    payload = live_header_payload(live.payload, total, language)
+    return DigestRecord(live.channel, live.ts, payload, total, live.open_alarms | open_keys)
+
+
 def live_header_payload(
     payload: dict[str, Any], counts: dict[str, int], language: str = "en"
 ) -> dict[str, Any]:
@@ -266,6 +275,7 @@ class SlackApp:
         # Live storm digests whose header counts changed: one chat.update each, in flush().
         self.live_updates: dict[tuple[str, str], DigestRecord] = {}
         self._live: dict[str, DigestRecord | None] = {}
+        self._pending_live: LiveDigest | None = None
 
     # --- Web API calls with logging -------------------------------------------------------
 
@@ -558,6 +568,31 @@ class SlackApp:
             self._state("put", lambda: self.store.put_message(done))
         return Posted(True, "resolved", record.channel, thread_ts=record.ts)
 
+    def _post_part(
+        self,
+        channel: str,
+        payload: dict[str, Any],
+        entries: list[Entry] | None,
+        join: DigestRecord | None,
+        *,
+        deadline: float | None,
+    ) -> tuple[dict[str, Any], ApiResult, DigestRecord | None]:
+        """Post one digest part (in the live digest's thread when joining): the payload that
+        went out, Slack's answer, and the live digest still joined (None once it is gone)."""
+        thread = join.ts if join else None
+        result = self._post(channel, payload, deadline=deadline, thread_ts=thread)
+        if join is not None and result.message_gone:
+            # The live digest was deleted: this and the next parts start a new one.
+            join, thread = None, None
+            self._live[channel] = None
+            result = self._post(channel, payload, deadline=deadline)
+        if result.error in REFUSED_CONTENT_ERRORS and entries:
+            # Slack refused the blocks: the same alarms in plain text, as its own message.
+            payload, result = self._post_plain(
+                channel, entries, deadline=deadline, thread_ts=thread
+            )
+        return payload, result, join
+
     def _post_plain(
         self,
         channel: str,
@@ -649,13 +684,17 @@ class SlackApp:
         self._live[channel] = record
         return record
 
-    def start_live(self, channel: str, posted: list[Posted]) -> None:
-        """A new top-level digest: later batches within group_interval join it."""
-        first = next((p for p in posted if p.delivered and p.ts), None)
-        if first is None or self.settings.group_interval_seconds <= 0:
+    def _start_live(self, channel: str, ts: str) -> None:
+        """A new top-level digest: later batches within group_interval join it. Written after
+        its first part was recorded, so a kill never leaves a pointer to an unrecorded part."""
+        if self.settings.group_interval_seconds <= 0:
             return
-        live = LiveDigest(first.channel or channel, first.ts or "", self.wall_clock())
-        self._state("put_live", lambda: self.store.put_live(live))
+        self._pending_live = LiveDigest(channel, ts, self.wall_clock())
+
+    def _put_live(self) -> None:
+        live, self._pending_live = self._pending_live, None
+        if live is not None:
+            self._state("put_live", lambda: self.store.put_live(live))
 
     def deliver_digest(
         self,
@@ -677,23 +716,23 @@ class SlackApp:
         keys = [k for _, alarms in parts for k in map(alarm_key, alarms) if k]
         records = self._state("get_messages", lambda: self.store.get_messages(keys)) or {}
         outcomes: list[Posted] = []
+        started = False  # a new top-level digest: the live one for group_interval_seconds
         for index, (original, alarms) in enumerate(parts):
-            payload = original
-            thread = join.ts if join else None
-            result = self._post(channel, payload, deadline=deadline, thread_ts=thread)
-            if result.error in REFUSED_CONTENT_ERRORS and entries:
-                # Slack refused the blocks: the same alarms in plain text, as its own message.
-                payload, result = self._post_plain(
-                    channel, entries[index], deadline=deadline, thread_ts=thread
-                )
+            part_entries = entries[index] if entries else None
+            payload, result, join = self._post_part(
+                channel, original, part_entries, join, deadline=deadline
+            )
             outcomes.append(Posted.of(result, "posted", channel))
             if not (result.ok and result.ts):
                 continue
+            if join is None and not started:
+                started = True
+                self._start_live(result.channel or channel, result.ts)
             # A live storm digest owns the alarms listed in its thread; else the part does.
             where, owner = (
                 (join.channel, join.ts) if join else (result.channel or channel, result.ts)
             )
-            part_entries = entries[index] if entries else [None] * len(alarms)
+            part_entries = part_entries or [None] * len(alarms)
             pointers: list[AlarmMessage] = []
             open_keys: set[str] = set()
             held: set[str] = set()
@@ -714,13 +753,7 @@ class SlackApp:
             part_counts = _count_states(alarms)
             if join is not None:
                 # The live digest's header counts everything it lists (updated once, in flush).
-                total = {k: join.counts.get(k, 0) + part_counts.get(k, 0)
-                         for k in {*join.counts, *part_counts}}  # fmt: skip
-                join = DigestRecord(
-                    join.channel, join.ts,
-                    live_header_payload(join.payload, total, self.settings.language),
-                    total, join.open_alarms | open_keys,
-                )  # fmt: skip
+                join = joined(join, part_counts, open_keys, self.settings.language)
                 self.live_updates[(join.channel, join.ts)] = join
                 digest = join
             else:
@@ -745,6 +778,9 @@ class SlackApp:
                 self.recorded.update(finished)
             if pointers:
                 self._state("write", lambda p=pointers: self.store.write(messages=p))
+        # Only once every part is out: a killed invocation's redelivery starts its own digest
+        # (a kill never leaves a live group the redelivered alarms would vanish into).
+        self._put_live()
         return outcomes
 
 
@@ -882,8 +918,6 @@ def deliver_notifications(
                     entries=[list(part.entries) for part in parts],
                     join=join,
                 )
-                if join is None:
-                    app.start_live(channel, posted)
             else:
                 (part,) = parts
                 (entry,) = part.entries

@@ -280,3 +280,21 @@ def test_a_batch_too_big_for_one_invocation_stops_cleanly_and_reports_the_rest(
     assert not failed, "dead-lettered after maxReceiveCount"
     assert channel_names(fake, names) == Counter(dict.fromkeys(names, 1))
     assert top_level_names(fake, names) == shown, "the rest joined the live digest's thread"
+
+
+def test_a_deleted_live_digest_starts_a_new_one_instead_of_failing(
+    function: Lambda, fake: FakeSlackApi, clock: SharedClock
+) -> None:
+    first = [alarm_message(f"web-{i}") for i in range(5)]
+    assert function.invoke(sqs_event([sns_envelope(m) for m in first])) == {"batchItemFailures": []}
+    fake.channels[CHANNEL].messages.clear()  # someone deleted the digest
+    clock.now += 60
+    later = [alarm_message(f"db-{i}") for i in range(5)]
+    assert function.invoke(sqs_event([sns_envelope(m) for m in later])) == {"batchItemFailures": []}
+    (digest,) = fake.messages(CHANNEL)
+    assert all(f"db-{i}" in json.dumps(digest.content) for i in range(5))
+    clock.now += 60
+    again = [alarm_message(f"app-{i}") for i in range(5)]
+    function.invoke(sqs_event([sns_envelope(m) for m in again]))
+    (digest,) = fake.messages(CHANNEL)
+    assert len(digest.replies) == 1, "the new digest is the live one now"
