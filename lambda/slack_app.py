@@ -141,15 +141,6 @@ def _count_states(alarms: list[Alarm]) -> dict[str, int]:
     return counts
 
 
-def joined(
-    live: DigestRecord, counts: dict[str, int], open_keys: set[str], language: str = "en"
-) -> DigestRecord:
-    """The live digest after a part listed in its thread: counts added, alarms owned."""
-    total = {k: live.counts.get(k, 0) + counts.get(k, 0) for k in {*live.counts, *counts}}
-    payload = live_header_payload(live.payload, total, language)
-    return DigestRecord(live.channel, live.ts, payload, total, live.open_alarms | open_keys)
-
-
 def live_header_payload(
     payload: dict[str, Any], counts: dict[str, int], language: str = "en"
 ) -> dict[str, Any]:
@@ -647,7 +638,7 @@ class SlackApp:
                 if digest is None:  # unknown digest (expired): nothing left to update
                     done += [replace(r, pending_update=False) for r, _, _ in items]
                     continue
-                payload = digest_progress_payload(digest, self.settings.language)
+                payload = digest_progress_payload(self._shown(digest), self.settings.language)
             else:
                 record, alarm, _ = items[-1]
                 original = record.payload or {"text": alarm.name or ""}
@@ -662,13 +653,36 @@ class SlackApp:
         for (channel, ts), record in live.items():
             if (channel, ts, True) in queued:
                 continue  # updated above, with the resolutions (its stored record is current)
-            payload = digest_progress_payload(record, self.settings.language)
+            payload = digest_progress_payload(self._shown(record), self.settings.language)
             self._update(channel, ts, payload, deadline=deadline)  # counts only: next batch retries
         if done:
             self._state("write", lambda: self.store.write(messages=done))
         return failed
 
     # --- live storm digests (group_interval) ----------------------------------------------
+
+    def _join_live(
+        self, live: DigestRecord, open_keys: set[str], counts: dict[str, int]
+    ) -> DigestRecord:
+        """The live digest now counts and owns a part listed in its thread: one atomic update,
+        so concurrent invocations joining it never lose each other's counts; its header is
+        rewritten once, in flush()."""
+        keys = sorted(open_keys)
+        merged = self._state(
+            "join_digest",
+            lambda: self.store.join_digest(live.channel, live.ts, keys, counts),
+        )
+        if merged is None:
+            return live
+        self.live_updates[(merged.channel, merged.ts)] = merged
+        return merged
+
+    def _shown(self, digest: DigestRecord) -> DigestRecord:
+        """A joined live digest's header counts everything it lists now."""
+        if not digest.joined:
+            return digest
+        payload = live_header_payload(digest.payload, digest.counts, self.settings.language)
+        return replace(digest, payload=payload)
 
     def live_digest(self, channel: str) -> DigestRecord | None:
         """The channel's storm digest if it is younger than group_interval_seconds: a new
@@ -751,15 +765,11 @@ class SlackApp:
                     self.queue_resolution(step.resolve, alarm, entry)
                     held.update(entry.event_ids if entry else ())
             part_counts = _count_states(alarms)
-            if join is not None:
-                # The live digest's header counts everything it lists (updated once, in flush).
-                join = joined(join, part_counts, open_keys, self.settings.language)
-                self.live_updates[(join.channel, join.ts)] = join
-                digest = join
-            else:
+            digests: list[DigestRecord] = []
+            if join is None:
                 # The first part's header announces the whole notification's counts.
                 shown = counts if index == 0 and counts else part_counts
-                digest = DigestRecord(where, result.ts, payload, shown, frozenset(open_keys))
+                digests = [DigestRecord(where, result.ts, payload, shown, frozenset(open_keys))]
             finished = {
                 event_id: True
                 for entry in part_entries
@@ -772,10 +782,12 @@ class SlackApp:
             # those alarms' OKs are posted on their own).
             written = self._state(
                 "record_posted",
-                lambda d=digest, f=finished: self.store.record_posted(f, [d]) or True,
+                lambda d=digests, f=finished: self.store.record_posted(f, d) or True,
             )
             if written:
                 self.recorded.update(finished)
+            if join is not None:
+                join = self._join_live(join, open_keys, part_counts)
             if pointers:
                 self._state("write", lambda p=pointers: self.store.write(messages=p))
         # Only once every part is out: a killed invocation's redelivery starts its own digest

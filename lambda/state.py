@@ -64,6 +64,8 @@ class DigestRecord:
     payload: dict[str, Any] = field(compare=False)
     counts: dict[str, int]
     open_alarms: frozenset[str] = frozenset()
+    # A live storm digest that later batches joined: its header is rebuilt from `counts`.
+    joined: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,13 @@ class StateStore(Protocol):
         ...
 
     def get_digest(self, channel: str, ts: str) -> DigestRecord | None: ...
+
+    def join_digest(
+        self, channel: str, ts: str, alarm_keys: list[str], counts: dict[str, int]
+    ) -> DigestRecord | None:
+        """Add a joined part's alarms (open) and counts to a live digest, atomically; the
+        digest as it is now, None if unknown."""
+        ...
 
     def get_live(self, channel: str) -> LiveDigest | None: ...
 
@@ -267,11 +276,52 @@ class DynamoStore:
             "ts": {"S": digest.ts},
             "payload": {"S": _dumps(digest.payload)},
             "counts": {"S": _dumps(digest.counts)},
+            # The same counts as numbers a join adds to atomically (join_digest).
+            "counts_m": {"M": {k: {"N": str(int(v))} for k, v in digest.counts.items()}},
             "expires_at": self._expires(),
         }
         if digest.open_alarms:
             item["open_alarms"] = {"SS": sorted(digest.open_alarms)}
+        if digest.joined:
+            item["joined"] = {"BOOL": True}
         return item
+
+    def join_digest(
+        self, channel: str, ts: str, alarm_keys: list[str], counts: dict[str, int]
+    ) -> DigestRecord | None:
+        from botocore.exceptions import ClientError  # noqa: PLC0415
+
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {":zero": {"N": "0"}, ":true": {"BOOL": True}}
+        sets = ["joined = :true"]
+        for index, (state, count) in enumerate(sorted(counts.items())):
+            names[f"#s{index}"] = state
+            values[f":n{index}"] = {"N": str(int(count))}
+            path = f"counts_m.#s{index}"
+            sets.append(f"{path} = if_not_exists({path}, :zero) + :n{index}")
+        expression = "SET " + ", ".join(sets)
+        if alarm_keys:
+            expression += " ADD open_alarms :keys"
+            values[":keys"] = {"SS": sorted(set(alarm_keys))}
+        arguments: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": {"pk": {"S": f"digest#{channel}#{ts}"}},
+            # SET on a map path and ADD to a set are atomic: concurrent joins and resolves
+            # each change their own part (a read-modify-write would lose one of them).
+            "UpdateExpression": expression,
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeValues": values,
+            "ReturnValues": "ALL_NEW",
+        }
+        if names:
+            arguments["ExpressionAttributeNames"] = names
+        try:
+            item = self._client.update_item(**arguments).get("Attributes", {})
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return None
+            raise
+        return _digest(channel, ts, item)
 
     def resolve_in_digest(self, channel: str, ts: str, alarm_key: str) -> DigestRecord | None:
         return self._delete_open(channel, ts, [alarm_key])
@@ -458,9 +508,17 @@ def _digest(channel: str, ts: str, item: dict[str, Any]) -> DigestRecord:
         channel=channel,
         ts=ts,
         payload=json.loads(item["payload"]["S"]),
-        counts=json.loads(item["counts"]["S"]),
+        counts=_counts(item),
         open_alarms=frozenset(item.get("open_alarms", {}).get("SS", [])),
+        joined=item.get("joined", {}).get("BOOL", False),
     )
+
+
+def _counts(item: dict[str, Any]) -> dict[str, int]:
+    numbers = item.get("counts_m", {}).get("M")
+    if numbers is None:  # an item written before counts_m existed
+        return json.loads(item["counts"]["S"])
+    return {state: int(value["N"]) for state, value in numbers.items()}
 
 
 class StateError(Exception):

@@ -232,3 +232,19 @@ def test_batches_respect_dynamodb_limits_and_retry_what_was_left_unprocessed(
     assert client.calls["batch_get_item"] == 2
     assert store.claim_many([f"x-{i}" for i in range(250)], lease_seconds=9)
     assert client.calls["transact_write_items"] == 3  # 100 per transaction
+
+
+def test_joins_and_resolves_of_a_live_digest_never_lose_each_other(store: DynamoStore) -> None:
+    """Two invocations join the same live digest while a third resolves one of its alarms:
+    every change counts, whatever each of them read before (no read-modify-write)."""
+    store.put_digest(DigestRecord("C1", "9.9", {"text": "2 ALARM"}, {"ALARM": 2}, frozenset("ab")))
+    stale = store.get_digest("C1", "9.9")
+    first = store.join_digest("C1", "9.9", ["c"], {"ALARM": 1})
+    store.resolve_many_in_digest("C1", "9.9", ["a"])
+    second = store.join_digest(stale.channel, stale.ts, ["d", "e"], {"ALARM": 1, "OK": 1})
+    assert first.counts == {"ALARM": 3}
+    assert second.counts == {"ALARM": 4, "OK": 1}
+    assert second.open_alarms == frozenset("bcde")
+    assert second.joined
+    assert store.get_digest("C1", "9.9") == second
+    assert store.join_digest("C1", "0.0", ["x"], {"ALARM": 1}) is None, "unknown digest"

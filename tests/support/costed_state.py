@@ -74,6 +74,12 @@ class CostedState(MemoryState):
         self._charge(1)
         return super().get_digest(channel, ts)
 
+    def join_digest(
+        self, channel: str, ts: str, alarm_keys: list[str], counts: dict[str, int]
+    ) -> DigestRecord | None:
+        self._charge(1)  # one UpdateItem
+        return super().join_digest(channel, ts, alarm_keys, counts)
+
     def get_live(self, channel: str) -> LiveDigest | None:
         self._charge(1)
         return super().get_live(channel)

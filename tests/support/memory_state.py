@@ -52,6 +52,21 @@ class MemoryState:
     def get_digest(self, channel: str, ts: str) -> DigestRecord | None:
         return self.digests.get((channel, ts))
 
+    def join_digest(
+        self, channel: str, ts: str, alarm_keys: list[str], counts: dict[str, int]
+    ) -> DigestRecord | None:
+        digest = self.digests.get((channel, ts))
+        if digest is None:
+            return None
+        total = dict(digest.counts)
+        for state, count in counts.items():
+            total[state] = total.get(state, 0) + count
+        digest = replace(
+            digest, counts=total, open_alarms=digest.open_alarms | set(alarm_keys), joined=True
+        )
+        self.digests[(channel, ts)] = digest
+        return digest
+
     def get_live(self, channel: str) -> LiveDigest | None:
         return self.live.get(channel)
 
