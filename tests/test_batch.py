@@ -83,11 +83,23 @@ def test_only_the_records_of_a_refused_message_are_reported_for_retry(
 
 def test_a_retry_after_is_waited_out_in_full_while_time_allows(fake_slack: FakeSlack) -> None:
     clock = FakeClock()
-    fake_slack.script([Response(429, "rate_limited", (("Retry-After", "22"),))])
+    fake_slack.script([Response(429, "rate_limited", (("Retry-After", "20"),))])
     event = sqs_event([sns_envelope(alarm_message("web-1"))])
     assert run(event, fake_slack, clock) == {"batchItemFailures": []}
-    assert clock.sleeps == [pytest.approx(22.0)]
+    assert clock.sleeps == [pytest.approx(20.0)]
     assert len(fake_slack.requests) == 2
+
+
+def test_a_retry_after_over_20_s_is_left_to_the_queue(fake_slack: FakeSlack) -> None:
+    """docs/delivery-failures.md: a Retry-After of up to 20 s is honoured in place, a longer one
+    is left to redelivery (the function has 30 s in all)."""
+    clock = FakeClock()
+    fake_slack.script([Response(429, "rate_limited", (("Retry-After", "21"),))])
+    event = sqs_event([sns_envelope(alarm_message("web-1"))])
+    result = run(event, fake_slack, clock)
+    assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+    assert clock.sleeps == []
+    assert len(fake_slack.requests) == 1
 
 
 def test_messages_left_without_time_come_back_later(fake_slack: FakeSlack) -> None:
