@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import time
 from collections.abc import Callable
 
@@ -53,10 +54,13 @@ def get_settings() -> Settings:
 
 
 def reset_caches() -> None:
-    """Forget settings and the SSM value, as a new container would (tests, local runs)."""
-    global _settings, _state_store  # noqa: PLW0603
+    """Forget settings, the SSM value and the state store, as a new container would (tests,
+    local runs)."""
+    global _settings  # noqa: PLW0603
     _settings = None
-    _state_store = None
+    app_mode = sys.modules.get("app_mode")
+    if app_mode is not None:
+        app_mode.forget_state_store()
     from settings import clear_ssm_cache  # noqa: PLC0415
 
     clear_ssm_cache()
@@ -177,7 +181,9 @@ def handle_event(
         return {"records": 0, "delivered": 0, "failed": 0}
     deadline = deadline_from(context, clock)
     if settings.app_mode:
-        results = _deliver_app_mode(
+        from app_mode import deliver_app_mode  # noqa: PLC0415 - webhook mode never pays for it
+
+        results = deliver_app_mode(
             received, settings, deadline=deadline, state=state, bot_token=bot_token,
             policy=policy, sleep=sleep, clock=clock, context=context, wall_clock=wall_clock,
         )  # fmt: skip
@@ -204,82 +210,6 @@ def handle_event(
     for sent in results:
         _log_sent(sent)
     return report(received, results)
-
-
-_state_store: StateStore | None = None
-
-
-def _deliver_app_mode(
-    received: list[Received],
-    settings: Settings,
-    *,
-    deadline: float,
-    state: StateStore | None,
-    bot_token: str | None,
-    policy: RetryPolicy,
-    sleep: Callable[[float], None],
-    clock: Callable[[], float],
-    context: object = None,
-    wall_clock: Callable[[], float] = time.time,
-) -> list[Sent]:
-    """Slack app mode: skip records delivered before, route, group, and post or update through
-    the Web API. Imported only here, so webhook mode's cold start does not change."""
-    global _state_store  # noqa: PLW0603 - one DynamoDB client per container
-    from routing import channel_for  # noqa: PLC0415
-    from settings import forget_ssm_value, resolve_bot_token  # noqa: PLC0415
-    from slack_api import SlackApi  # noqa: PLC0415
-    from slack_app import (  # noqa: PLC0415
-        SlackApp,
-        busy_results,
-        claim_records,
-        deliver_notifications,
-        finish_records,
-    )
-
-    if state is None:
-        if not settings.state_table:
-            raise ConfigError("SLACK_STATE_TABLE is required in Slack app mode")
-        if _state_store is None:
-            from state import DynamoStore  # noqa: PLC0415
-
-            _state_store = DynamoStore(settings.state_table, ttl_days=settings.state_ttl_days)
-        state = _state_store
-    token = bot_token or resolve_bot_token(settings)
-    api = SlackApi(token, base_url=settings.api_base_url, policy=policy, sleep=sleep, clock=clock)
-    app = SlackApp(
-        api,
-        state,
-        settings,
-        pacer=Pacer(settings.message_interval, sleep=sleep, clock=clock),
-        on_token_error=lambda: forget_ssm_value(settings.bot_token_ssm_parameter),
-        wall_clock=wall_clock,
-    )
-    # A record is held for this invocation's lifetime: if it dies, a redelivery may try again.
-    fresh, busy = claim_records(received, state, lease_seconds=max(1.0, deadline - clock()) + 5)
-    default = settings.channel_id or ""
-    notifications = plan_notifications(
-        fresh,
-        digest_threshold=settings.digest_threshold,
-        destination=lambda alarm: channel_for(alarm, settings.routes, default),
-    )
-    graphs = None
-    if settings.graphs:
-        from graph import GraphCollector  # noqa: PLC0415 - app mode with graphs only
-
-        graphs = GraphCollector(app)
-    results = deliver_notifications(notifications, graphs or app, deadline=deadline)
-    finish_records(results, state, recorded=app.recorded)
-    if graphs is not None:
-        # After every text was posted and recorded: a graph never delays or fails an alert.
-        from graph import function_account  # noqa: PLC0415
-
-        graphs.post(
-            tz=settings.tz,
-            window_seconds=settings.graph_window_minutes * 60,
-            deadline=deadline,
-            home_account=function_account(context),
-        )
-    return results + busy_results(busy)
 
 
 def lambda_handler(event: Any, context: Any) -> dict[str, object]:  # noqa: ANN401 - Lambda's API

@@ -20,7 +20,8 @@ WEBHOOK_PATH = {
 }  # fmt: skip
 # Never on the webhook path: Slack app mode, digests, graphs, and the costly stdlib modules.
 NEVER_ON_WEBHOOK_PATH = {
-    "digest", "slack_app", "slack_api", "state", "routing", "graph", "slack_files",
+    "digest", "app_mode", "slack_app", "slack_api", "state", "lifecycle", "routing", "graph",
+    "slack_files",
     "boto3", "botocore", "dataclasses", "typing", "inspect",
 }  # fmt: skip
 
