@@ -1,6 +1,7 @@
 """`make bench`: speed, size, Terraform scale and fault-soak figures in one table.
 
-    .venv/bin/python bench/run.py [--markdown] [--only cold,parse,e2e,zip,plan,soak,storm] [--quick]
+    .venv/bin/python bench/run.py [--markdown] [--only cold,parse,e2e,zip,plan,soak,storm,chaos]
+        [--quick]
 
 Prints the table (text, or markdown with --markdown) and always writes the markdown version to
 build/bench.md for the BEGIN_BENCH block of docs/benchmarks.md. Every timing is a median of
@@ -16,6 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import chaos
 import cold_start
 import graph_cost
 import machine
@@ -28,7 +30,7 @@ import storm
 from common import BUILD_DIR, EVENTS_DIR, REPO_ROOT, use_repo_paths
 from table import Row, render_markdown, render_text, verdict
 
-SECTIONS = ("cold", "parse", "e2e", "zip", "plan", "soak", "storm", "graph")
+SECTIONS = ("cold", "parse", "e2e", "zip", "plan", "soak", "storm", "graph", "chaos")
 # Issue 22: a webhook-mode cold start no slower than the bare seed handler's.
 COLD_START_RATIO_TARGET = 1.0
 # v0.1's 20 KB held a webhook-only handler; Slack app mode, state, routing, digests and graphs
@@ -346,6 +348,29 @@ class Bench:
             " retries and redeliveries are compressed to a few seconds (see bench/storm.py)."
             " 'Undelivered' means left in the failure queue."
         )
+
+    def chaos(self) -> None:
+        versions = []
+        try:
+            versions.append((previous.PREVIOUS_RELEASE, previous.lambda_dir()))
+        except previous.PreviousReleaseMissing as exc:
+            self.rows.append(Row(f"Chaos, {previous.PREVIOUS_RELEASE}: not measured", str(exc)))
+        versions.append(chaos.this_release())
+        started = time.perf_counter()
+
+        def add(scenario: chaos.Scenario, outcomes: list[chaos.Outcome]) -> None:
+            print(
+                f"bench: chaos: {scenario.title} ({time.perf_counter() - started:.0f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
+            self.rows += [
+                Row(f"Chaos: {scenario.title}: {outcome.version}", chaos.cell(outcome))
+                for outcome in outcomes
+            ]
+
+        chaos.run_all(versions, self.quick, add)
+        self.notes.append(chaos.NOTE)
 
 
 def _storm_cell(result: storm.StormResult) -> str:
