@@ -13,6 +13,7 @@ from botocore.awsrequest import AWSResponse
 from support.lambda_runtime import (
     OK,
     TIMEOUT,
+    Arrival,
     EventSourceMapping,
     FunctionConfig,
     LambdaFunction,
@@ -112,6 +113,23 @@ def test_only_reported_failures_come_back_and_a_warm_container_is_reused(
     assert len({run.invocation.result["pid"] for run in mapping.runs}) == 1
     assert [m.message_id for m in mapping.queue.dead_letters] == [failing]
     assert [m.body for m in mapping.queue.deleted] == ["fine"]
+
+
+def test_batches_sent_one_window_apart_are_invoked_one_by_one(code_dir: Path) -> None:
+    clock = VirtualClock()
+    with LambdaFunction(FunctionConfig(code_dir, {}, timeout=5.0), clock) as function:
+        mapping = _mapping(function, clock)
+        start = clock.monotonic()
+        mapping.run(
+            [
+                Arrival(start + 20.0 * batch, f"alarm {batch}.{n}")
+                for batch in range(3)
+                for n in (1, 2)
+            ]
+        )
+    assert [run.records for run in mapping.runs] == [2, 2, 2]
+    # Each batch waited out its window on the virtual clock (nothing else ran meanwhile).
+    assert [round(run.started_at - start) for run in mapping.runs] == [20, 40, 60]
 
 
 def test_without_the_kill_a_slow_handler_runs_to_its_end(code_dir: Path) -> None:

@@ -38,7 +38,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
-# Lambda's init phase may take 10 s; beyond it the invocation fails (Runtime.InitError).
+# "The Init phase is limited to 10 seconds" (Lambda's "Understanding the Lambda execution
+# environment lifecycle"); here a worker that is not ready by then fails the invocation.
 INIT_TIMEOUT_SECONDS = 10.0
 # Without a kill at the timeout, an invocation that never answers is still stopped after this
 # many timeouts, so a hung handler cannot hang the caller.
@@ -123,7 +124,15 @@ def lambda_environment(config: FunctionConfig) -> dict[str, str]:
 
 
 class Container:
-    """One warm execution environment: a worker process that runs invocations one at a time."""
+    """One warm execution environment: a worker process that runs invocations one at a time.
+
+    Sources: Lambda, "Understanding the Lambda execution environment lifecycle": an environment
+    is reused for later invocations (module state survives), init runs once per environment,
+    and a function that times out is stopped and its environment reset (here: SIGKILL, the
+    next invocation gets a new process). A handler that raises does not end the runtime: the
+    runtime reports the error and asks for the next event (Lambda, "Using the Lambda runtime
+    API for custom runtimes", the invocation error path), so the container stays warm.
+    """
 
     def __init__(self, config: FunctionConfig, clock: VirtualClock) -> None:
         self.config = config
@@ -299,7 +308,15 @@ class QueuedMessage:
 class SqsQueue:
     """A standard queue with a redrive policy: invisible for `visibility_timeout` after each
     receive; a message received `max_receive_count` times goes to `dead_letters` instead of a
-    further receive (SQS moves it when the receive count would exceed maxReceiveCount)."""
+    further receive.
+
+    Sources: SQS Developer Guide, "Amazon SQS visibility timeout" (a received message stays in
+    the queue, hidden for the visibility timeout, until it is deleted) and "Using dead-letter
+    queues" ("when the ReceiveCount for a message exceeds the maxReceiveCount for a queue,
+    Amazon SQS moves the message to a dead-letter queue"). Lambda returns a failed batch to the
+    queue by not deleting it: "After your queue's visibility timeout runs out, the message will
+    again reappear in the queue" (Lambda, "Handling errors for an SQS event source").
+    """
 
     def __init__(
         self, clock: VirtualClock, *, visibility_timeout: float, max_receive_count: int
@@ -394,17 +411,18 @@ def sqs_record(message: QueuedMessage, *, queue_arn: str = QUEUE_ARN) -> dict[st
 
 def failed_message_ids(invocation: Invocation, batch: Sequence[str]) -> set[str]:
     """What goes back to the queue after an invocation with ReportBatchItemFailures: the whole
-    batch after an error, a timeout or an answer naming an unknown item, else the named ones."""
+    batch after an error or a timeout ("If your function throws an exception, the entire batch
+    is considered a complete failure", Lambda's "Handling errors for an SQS event source"), or
+    an answer naming an item not in the batch (same page; support.sqs_poller checks the
+    answer), else the items it names."""
+    from support.sqs_poller import InvalidBatchResponse, failed_item_ids  # noqa: PLC0415
+
     if invocation.outcome != OK:
         return set(batch)
-    result = invocation.result
-    if not isinstance(result, Mapping) or result.get("batchItemFailures") is None:
-        return set()
-    failures = result["batchItemFailures"]
-    named = {f.get("itemIdentifier") for f in failures if isinstance(f, Mapping)}
-    if not isinstance(failures, list) or len(named) != len(failures) or not named <= set(batch):
+    try:
+        return failed_item_ids(invocation.result, batch)
+    except InvalidBatchResponse:
         return set(batch)
-    return {str(item) for item in named}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -428,7 +446,15 @@ class Arrival:
 class EventSourceMapping:
     """Lambda's SQS poller: waits the batching window from the first visible message (or until
     the batch is full), hands up to `batch_size` messages to at most `maximum_concurrency`
-    concurrent invocations, deletes what the function acknowledged."""
+    concurrent invocations, deletes what the function acknowledged.
+
+    Sources: Lambda, "Lambda event source mappings", batching behavior (an invocation starts
+    when the batching window ends or the batch size is reached, whichever comes first; the 6 MB
+    payload limit is not modelled: alarm bodies are ~2 KB, 1,000 of them stay below it) and
+    "Configuring maximum concurrency for Amazon SQS event sources" (at most that many
+    concurrent invocations). Lambda's backoff after function errors (it scales the poller's
+    concurrency down) is not modelled: the harsher reading, every visible batch is retried.
+    """
 
     def __init__(
         self,
@@ -486,13 +512,17 @@ class EventSourceMapping:
                 for done in [f for f in in_flight if f.done()]:
                     in_flight.discard(done)
                     done.result()
-                while pending and pending[0].at <= self.clock.monotonic():
-                    arrival = pending.pop(0)
-                    self.queue.send(arrival.body, at=arrival.at)
                 if len(in_flight) < self.maximum_concurrency and self._ready_batch():
                     batch = self.queue.receive(self.batch_size)
                     if batch:
                         in_flight.add(pool.submit(self._invoke, batch))
+                    continue
+                # After the receive: a message arriving just as a window closes waits for the
+                # next batch (a storm sent in batches one window apart gives one batch each).
+                if pending and pending[0].at <= self.clock.monotonic():
+                    while pending and pending[0].at <= self.clock.monotonic():
+                        arrival = pending.pop(0)
+                        self.queue.send(arrival.body, at=arrival.at)
                     continue
                 if not in_flight and not pending and not len(self.queue):
                     return
