@@ -31,7 +31,7 @@ import json
 import shutil
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +48,8 @@ TOKEN_PARAMETER = "/alarm-to-slack/chaos/bot-token"  # noqa: S105 - a parameter 
 # digest part over ~12,000 characters in blocks); the fake answers one digest part with it.
 REFUSAL = "msg_blocks_too_long"
 LOG_DIR = BUILD_DIR / "chaos"
-# Scenarios run two at a time (four worlds: the DynamoDB-latency ones mostly sleep), which keeps
-# the section near 8 minutes on 2 shared cores instead of 16.
+# Scenarios with DynamoDB latency run two at a time (four worlds; they mostly sleep), which keeps
+# the section near 10 minutes on 2 shared cores instead of 16.
 LANES = 2
 
 
@@ -370,22 +370,31 @@ def _expected_seconds(scenario: Scenario) -> float:
 def run_all(
     versions: Sequence[tuple[str, Path]],
     quick: bool,
-    on_result: Callable[[Scenario, list[Outcome]], None],
+    on_done: Callable[[Scenario, list[Outcome]], None],
     *,
     lanes: int = LANES,
-) -> None:
-    """Every scenario, the versions side by side, `lanes` scenarios at a time (longest first),
-    one moto server for all; `on_result` is called in the scenarios' order."""
+) -> list[tuple[Scenario, list[Outcome]]]:
+    """Every scenario, the versions side by side, one moto server for all. Scenarios without
+    DynamoDB latency (CPU-bound, and near the timeout) run alone first; the others `lanes` at
+    a time, longest first. `on_done` hears of each as it ends; the result is in order."""
     use_repo_paths()
     from support.moto_server import MotoServer  # noqa: PLC0415
 
     shutil.rmtree(LOG_DIR, ignore_errors=True)
     found = scenarios(quick)
-    order = sorted(found, key=_expected_seconds, reverse=True)
-    with MotoServer() as moto, ThreadPoolExecutor(lanes) as pool:
-        futures = {id(s): pool.submit(_pair, s, versions, moto) for s in order}
-        for scenario in found:
-            on_result(scenario, futures[id(scenario)].result())
+    done: dict[int, list[Outcome]] = {}
+    with MotoServer() as moto:
+        for scenario in (s for s in found if not s.latency):
+            done[id(scenario)] = _pair(scenario, versions, moto)
+            on_done(scenario, done[id(scenario)])
+        shared = sorted((s for s in found if s.latency), key=_expected_seconds, reverse=True)
+        with ThreadPoolExecutor(lanes) as pool:
+            futures = {pool.submit(_pair, s, versions, moto): s for s in shared}
+            for future in as_completed(futures):
+                scenario = futures[future]
+                done[id(scenario)] = future.result()
+                on_done(scenario, done[id(scenario)])
+    return [(scenario, done[id(scenario)]) for scenario in found]
 
 
 def this_release() -> tuple[str, Path]:
@@ -407,8 +416,9 @@ NOTE = (
     " real time. DynamoDB: each version's own DynamoStore against moto on loopback, every"
     " request delayed in botocore by the row's latency. Slack: the fake Web API (1 message/s"
     " per channel). Module defaults otherwise (digest threshold 3, graphs on). The two"
-    " versions of a scenario run at the same time, two scenarios at a time, so they share the"
-    " machine's load alike; rows near the timeout (0 ms) move with that load. 'killed ... N of"
+    " versions of a scenario run at the same time, so they share the machine's load alike; the"
+    " 0 ms rows run alone (they are CPU-bound and near the timeout, so they move with the"
+    " machine's load), the others two scenarios at a time. 'killed ... N of"
     " M times': N of the M invocations were killed at the timeout; 'longest': the longest"
     " invocation; 'dup': alarms shown at top level more than once for the same state change;"
     " 'not shown': alarms named in no message, top level or thread; 'updates': chat.update"

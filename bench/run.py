@@ -358,18 +358,18 @@ class Bench:
         versions.append(chaos.this_release())
         started = time.perf_counter()
 
-        def add(scenario: chaos.Scenario, outcomes: list[chaos.Outcome]) -> None:
+        def progress(scenario: chaos.Scenario, outcomes: list[chaos.Outcome]) -> None:
             print(
                 f"bench: chaos: {scenario.title} ({time.perf_counter() - started:.0f} s)",
                 file=sys.stderr,
                 flush=True,
             )
+
+        for scenario, outcomes in chaos.run_all(versions, self.quick, progress):
             self.rows += [
                 Row(f"Chaos: {scenario.title}: {outcome.version}", chaos.cell(outcome))
                 for outcome in outcomes
             ]
-
-        chaos.run_all(versions, self.quick, add)
         self.notes.append(chaos.NOTE)
 
 
