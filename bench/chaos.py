@@ -263,7 +263,10 @@ def run_one(
             "SLACK_MESSAGE_INTERVAL_SECONDS": "1",
             "SLACK_REPLY_BROADCAST": "false",
             "SLACK_STATE_TTL_DAYS": "30",
+            "SLACK_GROUP_INTERVAL_SECONDS": "300",
             "SLACK_GRAPHS": "true",
+            "SLACK_GRAPH_WINDOW_MINUTES": "180",
+            "SLACK_GRAPH_JOIN_CHANNELS": "true",
         }
         config = FunctionConfig(
             code_dir,
@@ -415,7 +418,8 @@ NOTE = (
     " time.time (DynamoDB leases) and the fake Slack's rate limits share; invocations run in"
     " real time. DynamoDB: each version's own DynamoStore against moto on loopback, every"
     " request delayed in botocore by the row's latency. Slack: the fake Web API (1 message/s"
-    " per channel). Module defaults otherwise (digest threshold 3, graphs on). The two"
+    " per channel; Tier 3 for chat.update). The module's defaults otherwise (main.tf's"
+    " environment: digest threshold 3, group interval 300 s, graphs on). The two"
     " versions of a scenario run at the same time, so they share the machine's load alike; the"
     " 0 ms rows run alone (they are CPU-bound and near the timeout, so they move with the"
     " machine's load), the others two scenarios at a time. 'killed ... N of"
