@@ -349,18 +349,22 @@ def cell(outcome: Outcome) -> str:
     )
 
 
-def _pair(
-    scenario: Scenario,
-    versions: Sequence[tuple[str, Path]],
-    moto: Any,  # noqa: ANN401
-) -> list[Outcome]:
-    """One scenario for every version at the same time (side by side on the same machine)."""
-    with ThreadPoolExecutor(len(versions)) as pool:
-        futures = [
-            pool.submit(run_one, version, code_dir, scenario, moto)
-            for version, code_dir in versions
-        ]
-        return [future.result() for future in futures]
+def _pair(scenario: Scenario, versions: Sequence[tuple[str, Path]]) -> list[Outcome] | str:
+    """One scenario for every version at the same time (side by side on the same machine), on
+    a moto server of its own (a crash costs one scenario, and moto's memory is returned after
+    each); the error text instead when the scenario could not be measured."""
+    use_repo_paths()
+    from support.moto_server import MotoServer  # noqa: PLC0415
+
+    try:
+        with MotoServer() as moto, ThreadPoolExecutor(len(versions)) as pool:
+            futures = [
+                pool.submit(run_one, version, code_dir, scenario, moto)
+                for version, code_dir in versions
+            ]
+            return [future.result() for future in futures]
+    except Exception as exc:  # one broken scenario must not hide the others
+        return f"{type(exc).__name__}: {exc}"[:160]
 
 
 def _expected_seconds(scenario: Scenario) -> float:
@@ -373,30 +377,27 @@ def _expected_seconds(scenario: Scenario) -> float:
 def run_all(
     versions: Sequence[tuple[str, Path]],
     quick: bool,
-    on_done: Callable[[Scenario, list[Outcome]], None],
+    on_done: Callable[[Scenario, list[Outcome] | str], None],
     *,
     lanes: int = LANES,
-) -> list[tuple[Scenario, list[Outcome]]]:
-    """Every scenario, the versions side by side, one moto server for all. Scenarios without
-    DynamoDB latency (CPU-bound, and near the timeout) run alone first; the others `lanes` at
-    a time, longest first. `on_done` hears of each as it ends; the result is in order."""
-    use_repo_paths()
-    from support.moto_server import MotoServer  # noqa: PLC0415
-
+) -> list[tuple[Scenario, list[Outcome] | str]]:
+    """Every scenario, the versions side by side. Scenarios without DynamoDB latency
+    (CPU-bound, and near the timeout) run alone first; the others `lanes` at a time, longest
+    first. `on_done` hears of each as it ends; the result is in order (outcomes, or the error
+    text of a scenario that could not be measured)."""
     shutil.rmtree(LOG_DIR, ignore_errors=True)
     found = scenarios(quick)
-    done: dict[int, list[Outcome]] = {}
-    with MotoServer() as moto:
-        for scenario in (s for s in found if not s.latency):
-            done[id(scenario)] = _pair(scenario, versions, moto)
+    done: dict[int, list[Outcome] | str] = {}
+    for scenario in (s for s in found if not s.latency):
+        done[id(scenario)] = _pair(scenario, versions)
+        on_done(scenario, done[id(scenario)])
+    shared = sorted((s for s in found if s.latency), key=_expected_seconds, reverse=True)
+    with ThreadPoolExecutor(lanes) as pool:
+        futures = {pool.submit(_pair, s, versions): s for s in shared}
+        for future in as_completed(futures):
+            scenario = futures[future]
+            done[id(scenario)] = future.result()
             on_done(scenario, done[id(scenario)])
-        shared = sorted((s for s in found if s.latency), key=_expected_seconds, reverse=True)
-        with ThreadPoolExecutor(lanes) as pool:
-            futures = {pool.submit(_pair, s, versions, moto): s for s in shared}
-            for future in as_completed(futures):
-                scenario = futures[future]
-                done[id(scenario)] = future.result()
-                on_done(scenario, done[id(scenario)])
     return [(scenario, done[id(scenario)]) for scenario in found]
 
 

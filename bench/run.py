@@ -358,7 +358,7 @@ class Bench:
         versions.append(chaos.this_release())
         started = time.perf_counter()
 
-        def progress(scenario: chaos.Scenario, outcomes: list[chaos.Outcome]) -> None:
+        def progress(scenario: chaos.Scenario, outcomes: list[chaos.Outcome] | str) -> None:
             print(
                 f"bench: chaos: {scenario.title} ({time.perf_counter() - started:.0f} s)",
                 file=sys.stderr,
@@ -366,6 +366,10 @@ class Bench:
             )
 
         for scenario, outcomes in chaos.run_all(versions, self.quick, progress):
+            if isinstance(outcomes, str):
+                self.failed = True
+                self.rows.append(Row(f"Chaos: {scenario.title}: not measured", outcomes))
+                continue
             self.rows += [
                 Row(f"Chaos: {scenario.title}: {outcome.version}", chaos.cell(outcome))
                 for outcome in outcomes
