@@ -29,6 +29,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+import sys
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -51,6 +53,7 @@ LOG_DIR = BUILD_DIR / "chaos"
 # Scenarios with DynamoDB latency run two at a time (four worlds; they mostly sleep), which keeps
 # the section near 10 minutes on 2 shared cores instead of 16.
 LANES = 2
+_SPAWN_LOCK = threading.Lock()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -354,10 +357,29 @@ def _pair(scenario: Scenario, versions: Sequence[tuple[str, Path]]) -> list[Outc
     a moto server of its own (a crash costs one scenario, and moto's memory is returned after
     each); the error text instead when the scenario could not be measured."""
     use_repo_paths()
-    from support.moto_server import MotoServer  # noqa: PLC0415
+    from support import moto_server  # noqa: PLC0415
+
+    class ChaosMotoServer(moto_server.MotoServer):
+        """The shared moto server started through bench/moto_chaos.py (see its docstring)."""
+
+        def _spawn(self, port: int) -> None:
+            with _SPAWN_LOCK:
+                self._spawn_patched(port)
+
+        def _spawn_patched(self, port: int) -> None:
+            command = moto_server._moto_command
+            moto_server._moto_command = lambda _fill_gaps: [  # type: ignore[assignment]
+                sys.executable,
+                str(Path(__file__).resolve().parent / "moto_chaos.py"),
+                "serve",
+            ]
+            try:
+                super()._spawn(port)
+            finally:
+                moto_server._moto_command = command
 
     try:
-        with MotoServer() as moto, ThreadPoolExecutor(len(versions)) as pool:
+        with ChaosMotoServer() as moto, ThreadPoolExecutor(len(versions)) as pool:
             futures = [
                 pool.submit(run_one, version, code_dir, scenario, moto)
                 for version, code_dir in versions
