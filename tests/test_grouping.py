@@ -65,6 +65,19 @@ def test_an_alarm_that_fired_and_recovered_in_one_batch_is_one_entry_ending_ok()
     assert entry.alarm.state == "OK"
 
 
+def test_fired_recovered_and_fired_again_in_one_batch_ends_in_alarm() -> None:
+    # The third record must not fold into the first: the path is ALARM -> OK -> ALARM, and the
+    # alarm is firing now (shuffled, as SQS may deliver them).
+    first = alarm_message("web-1-cpu", state="ALARM", when=START)
+    recovered = alarm_message("web-1-cpu", state="OK", when=START + dt.timedelta(seconds=40))
+    again = alarm_message("web-1-cpu", state="ALARM", when=START + dt.timedelta(seconds=90))
+    (entry,) = collect_entries(received(again, first, recovered))
+    assert entry.states == ("ALARM", "OK", "ALARM")
+    assert entry.alarm.state == "ALARM"
+    assert entry.flapped
+    assert entry.records == 3
+
+
 def test_repeated_same_state_is_not_flapping() -> None:
     first = alarm_message("web-1-cpu", when=START)
     again = alarm_message("web-1-cpu", when=START + dt.timedelta(minutes=1))
