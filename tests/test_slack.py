@@ -14,6 +14,7 @@ from pytest_httpserver import HTTPServer
 
 import slack
 from slack import Delivery, RetryPolicy, post_to_slack, redact, webhook_url_problem
+from support.echo_server import EchoServer
 from support.fake_clock import FakeClock
 from support.fake_slack import FakeSlack, Response
 from support.loopback_tls import client_context, make_certificate, server_context
@@ -243,13 +244,60 @@ def test_redaction_covers_repr_and_percent_encoded_forms() -> None:
     url = "https://hooks.slack.com/services/T000/B000/abc\tdef-secret-token"
     for leaked in (
         f"InvalidURL: can't contain control characters. {url.split('.com')[1]!r}",
-        f"path {quote(url, safe='')} and {quote(url, safe='/:')}",
         f"segment {'abc' + chr(9) + 'def-secret-token'!r}",
         f"as unicode_escape {url.encode('unicode_escape').decode()}",
     ):
         redacted = redact(leaked, url)
         assert "secret-token" not in redacted, redacted
         assert "[redacted]" in redacted
+
+
+# A secret that %-encoding changes (+ = & @ ;), so only its encoded form can give it away: the
+# raw form, the path and each segment all differ from what an encoded echo holds.
+ENCODED_SECRET = "Zq+S3cret=T0ken&x@y;z"  # noqa: S105 - a made-up test secret
+ENCODED_URL = f"https://hooks.slack.com/services/T000/B000/{ENCODED_SECRET}"
+
+
+@pytest.mark.parametrize("safe", ["", "/:"])
+@pytest.mark.parametrize("what", [ENCODED_URL, ENCODED_SECRET])
+def test_a_percent_encoded_secret_is_redacted(what: str, safe: str) -> None:
+    encoded = quote(what, safe=safe)
+    assert ENCODED_SECRET not in encoded  # the test means something only if quote() changed it
+    redacted = redact(f"proxy said: no route to {encoded} (retry later)", ENCODED_URL)
+    assert "S3cret" not in redacted, redacted
+    assert "T0ken" not in redacted, redacted
+    assert redacted.startswith("proxy said: no route to ")
+    assert redacted.endswith("[redacted] (retry later)")
+
+
+def test_an_echoed_percent_encoded_url_is_redacted_in_the_error(httpserver: HTTPServer) -> None:
+    path = f"/services/T000/B000/{ENCODED_SECRET}"
+    url = httpserver.url_for(path)
+    httpserver.expect_request(path, method="POST").respond_with_data(
+        f"no_service: {quote(url, safe='')}", status=404
+    )
+    delivery = post(url, FakeClock())
+    assert (delivery.delivered, delivery.outcome, delivery.status) == (
+        False,
+        "permanent_error",
+        404,
+    )
+    assert "S3cret" not in (delivery.error or "")
+    assert (delivery.error or "").startswith("no_service: [redacted]")
+
+
+def test_a_transport_error_that_holds_the_url_comes_out_redacted() -> None:
+    secret = "echo-secret-token-5a1f"  # noqa: S105 - a made-up test secret
+    with EchoServer() as server:
+        url = f"http://127.0.0.1:{server.port}/services/T000/B000/{secret}"
+        delivery = post(url, FakeClock())
+    # http.client's error held the URL: it read the echoed request line as the status line.
+    assert len(server.lines) == FAST.max_attempts
+    assert all(secret in line for line in server.lines)
+    assert (delivery.delivered, delivery.outcome) == (False, "retries_exhausted")
+    assert (delivery.error or "").startswith("BadStatusLine: POST [redacted]")
+    assert secret not in (delivery.error or "")
+    assert "services/T000" not in (delivery.error or "")
 
 
 def test_a_trickling_response_is_cut_at_the_attempt_deadline() -> None:
