@@ -94,9 +94,24 @@ def test_exact_names_from_terraform_and_null_fields_are_absent() -> None:
 
 def test_an_alarm_without_name_matches_only_routes_without_name_rules() -> None:
     table = routes(
-        {"channel_id": "C0PREFIX01", "alarm_name_prefix": "x"}, {"channel_id": "C0ALL00001"}
+        {"channel_id": "C0PREFIX01", "alarm_name_prefix": "X"},
+        {"channel_id": "C0REGEX001", "alarm_name_regex": "."},
+        {"channel_id": "C0ALL00001"},
     )
     assert channel_for(Alarm(kind="text", source="sns", text="hi"), table, DEFAULT) == "C0ALL00001"
+
+
+def test_null_fields_even_unknown_ones_are_absent() -> None:
+    # Terraform writes every attribute of the object type; a null one says nothing.
+    (route,) = routes({"channel_id": "C0NULL0001", "future_field": None, "states": None})
+    assert route.states is None
+    assert channel_for(alarm("anything"), (route,), DEFAULT) == "C0NULL0001"
+
+
+def test_a_route_that_is_not_a_list_is_refused_with_the_whole_message() -> None:
+    with pytest.raises(RouteError) as raised:
+        parse_routes("{}")
+    assert str(raised.value) == "must be a JSON list of route objects"
 
 
 @pytest.mark.parametrize(
@@ -116,6 +131,34 @@ def test_an_alarm_without_name_matches_only_routes_without_name_rules() -> None:
             "route 1: alarm_name_regex 'a\\\\z' is invalid: uses syntax outside the subset",
         ),
         ('[{"channel_id": "C0OK000001", "states": "ALARM"}]', "route 0: states must be"),
+        (
+            '[{"channel_id": "C0OK000001", "states": ["ALARM", 1]}]',
+            "route 0: states must be a non-empty list of strings",
+        ),
+        (
+            '[{"channel_id": "C0OK000001", "alarm_names": []}]',
+            "route 0: alarm_names must be a non-empty list of strings",
+        ),
+        (
+            '[{"channel_id": "C0OK000001", "accounts": "111111111111"}]',
+            "route 0: accounts must be a non-empty list of strings",
+        ),
+        (
+            '[{"channel_id": "C0OK000001", "regions": [null]}]',
+            "route 0: regions must be a non-empty list of strings",
+        ),
+        (
+            '[{"channel_id": "C0OK000001", "alarm_name_regex": 5}]',
+            "route 0: alarm_name_regex must be a non-empty string",
+        ),
+        (
+            '[{"channel_id": "C0OK000001", "alarm_name_regex": ""}]',
+            "route 0: alarm_name_regex must be a non-empty string",
+        ),
+        (
+            '[{"channel_id": "C0OK000001", "prefix": "x", "match": "y"}]',
+            "route 0: unknown key(s) match, prefix",
+        ),
         ('[{"channel_id": "C0OK000001", "prefix": "x"}]', "route 0: unknown key(s) prefix"),
         ('[{"channel_id": "C0OK000001", "alarm_name_prefix": ""}]', "route 0: alarm_name_prefix"),
         ('["C0OK000001"]', "route 0: must be an object"),
