@@ -101,9 +101,12 @@ $(MUTATION_VENV)/.installed: requirements-mutation.txt requirements-dev.txt
 
 mutation: $(MUTATION_VENV)/.installed ## Mutation testing of lambda/ (mutmut) against the unit tests; MUTATE="routing slack" picks modules
 	rm -rf mutants
-	$(MUTATION_VENV)/bin/mutmut run --max-children $(MUTATION_CHILDREN) $(foreach m,$(MUTATE),'$(m).*')
+	@# src -> lambda for the run only: see [tool.mutmut] in pyproject.toml.
+	ln -sfn lambda src
+	status=0; $(MUTATION_VENV)/bin/mutmut run --max-children $(MUTATION_CHILDREN) $(foreach m,$(MUTATE),'$(m).*') || status=$$?; \
+	  rm -f src; exit $$status
 	@mkdir -p $(BUILD)
-	$(MUTATION_VENV)/bin/mutmut results --all true > $(BUILD)/mutation-results.txt
+	ln -sfn lambda src; $(MUTATION_VENV)/bin/mutmut results --all true > $(BUILD)/mutation-results.txt; rm -f src
 	@grep -E ': (survived|no tests|suspicious)$$' $(BUILD)/mutation-results.txt || true
 	@$(PY) scripts/mutation_scores.py $(MUTATE) < $(BUILD)/mutation-results.txt
 
