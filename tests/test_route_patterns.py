@@ -301,3 +301,69 @@ def test_terraform_regexall_and_the_function_match_the_same_names(
     assert differences == []
     assert any(any(row) for row in by_terraform)
     assert not all(all(row) for row in by_terraform)
+
+
+# RE2's syntax page: \d digits (== [0-9]), \s whitespace (== [\t\n\f\r ]), \w word characters
+# (== [0-9A-Za-z_]); . any character but a newline. Every code point of the BMP's first part.
+CODE_POINTS = range(0x3100)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        (r"\d", set(range(48, 58))),
+        (r"\s", {9, 10, 12, 13, 32}),
+        (r"\w", {*range(48, 58), *range(65, 91), 95, *range(97, 123)}),
+        (r"\D", set(CODE_POINTS) - set(range(48, 58))),
+        (r"\S", set(CODE_POINTS) - {9, 10, 12, 13, 32}),
+        (".", set(CODE_POINTS) - {10}),
+        ("[^a-c]", set(CODE_POINTS) - {97, 98, 99}),
+        (r"[\]\-]", {45, 93}),
+    ],
+)
+def test_classes_take_exactly_what_re2_takes(pattern: str, expected: set[int]) -> None:
+    compiled = NamePattern(f"^{pattern}$")
+    assert {c for c in CODE_POINTS if compiled.search(chr(c))} == expected
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        ("(a", "missing ) for the ( at 2"),
+        ("a)", "unmatched ) at 1"),
+        ("[^]", "missing ] for the [ before 2"),
+        ("[z-a]", "invalid range z-a in [...]"),
+        ("x" * 256, "must be 1 to 255 characters long"),
+        ("", "must be 1 to 255 characters long"),
+        ("(?i)a", "uses syntax outside the subset that Terraform (RE2) and the function read"),
+    ],
+)
+def test_a_refusal_says_why(pattern: str, reason: str) -> None:
+    with pytest.raises(PatternError) as raised:
+        NamePattern(pattern)
+    assert str(raised.value).startswith(reason)
+    # Length and tokens are what Terraform checks by regex; the rest RE2 refuses as well.
+    parsed_only = reason.startswith(("missing", "unmatched", "invalid range"))
+    assert problem(pattern) == (None if parsed_only else str(raised.value))
+
+
+@pytest.mark.parametrize(
+    ("pattern", "name", "steps"),
+    [
+        ("ab", "xx", 3),  # one look at the "a" at each of three positions
+        ("a|b", "c", 6),  # the split and both letters, at two positions
+        ("^x", "yyyy", 6),  # ^ and x at the start, then ^ alone (failing) at four positions
+        ("b", "ab", 4),  # b, b, then the match is seen at the third position (with b again)
+    ],
+)
+def test_steps_count_every_instruction_visited(pattern: str, name: str, steps: int) -> None:
+    compiled = NamePattern(pattern)
+    assert compiled.search_counting(name)[1] == steps
+
+
+def test_a_pattern_is_its_source() -> None:
+    assert NamePattern("a+") == NamePattern("a+")
+    assert NamePattern("a+") != NamePattern("a*")
+    assert NamePattern("a+") != "a+"
+    assert len({NamePattern("a+"), NamePattern("a+"), NamePattern("b")}) == 2
+    assert repr(NamePattern("a+")) == "NamePattern('a+')"
