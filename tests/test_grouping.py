@@ -219,3 +219,15 @@ def test_records_that_came_without_sqs_have_no_item_ids() -> None:
     (entry,) = collect_entries(parse_records(event))
     assert entry.item_ids == ()
     assert entry.records == 1
+
+
+def test_two_untimed_records_in_one_state_are_not_taken_for_one_change() -> None:
+    # Without a time the records do not say they are the same change: both count, and the
+    # entry shows the one that came last.
+    first = alarm_message("web-1-cpu", state="ALARM")
+    later = alarm_message("web-1-cpu", state="ALARM")
+    del first["StateChangeTime"], later["StateChangeTime"]
+    later["NewStateReason"] = "the later reason"
+    (entry,) = collect_entries(received(first, later, ids=["m-1", "m-2"]))
+    assert entry.records == 2
+    assert entry.alarm.reason == "the later reason"

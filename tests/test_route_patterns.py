@@ -39,6 +39,7 @@ ACCEPTED = [
     "[-a]",
     "[a-b-c]",
     "[^^]",
+    "[a-a]",
     r"[\]\[\\\^\-]x",
     r"[a\-z]",
     r"\.\-\/\*\+\?\(\)\[\]\{\}\|\\\^\$",
@@ -369,6 +370,30 @@ def test_a_refusal_says_why(pattern: str, reason: str) -> None:
 def test_steps_count_every_instruction_visited(pattern: str, name: str, steps: int) -> None:
     compiled = NamePattern(pattern)
     assert compiled.search_counting(name)[1] == steps
+
+
+@pytest.mark.parametrize(
+    ("pattern", "matching", "not_matching"),
+    [
+        ("^(a|b|c|d)$", ["a", "b", "c", "d"], ["e", "ab", ""]),
+        # Two ways into one instruction: the second visit is skipped, the rest still run.
+        ("(a*)*b$", ["b", "aab"], ["a", "ba"]),
+        ("(a|b)*b$", ["b", "ab"], ["a", "ba"]),
+        ("[a-a]", ["a"], ["b"]),
+    ],
+)
+def test_patterns_match_what_re2_matches(
+    pattern: str, matching: list[str], not_matching: list[str]
+) -> None:
+    compiled = NamePattern(pattern)
+    assert [n for n in matching + not_matching if compiled.search(n)] == matching
+
+
+def test_an_unsupported_pattern_is_refused_with_the_whole_list_of_what_is_supported() -> None:
+    assert problem("a{2}") == (
+        "uses syntax outside the subset that Terraform (RE2) and the function read alike: "
+        "literals, ., [...], \\d \\w \\s, escaped punctuation, ^ $, (...), (?:...), |, * + ?"
+    )
 
 
 def test_a_pattern_is_its_source() -> None:
