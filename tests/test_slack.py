@@ -85,6 +85,33 @@ def test_429_waits_for_retry_after(httpserver: HTTPServer) -> None:
     assert clock.sleeps == [3.0]
 
 
+@pytest.mark.parametrize(("value", "slept"), [("0", 0.5), ("inf", 0.5), ("nan", 0.5), ("-5", 0.5)])
+def test_a_retry_after_of_nothing_or_not_a_time_leaves_the_backoff(
+    httpserver: HTTPServer, value: str, slept: float
+) -> None:
+    # Backoff with jitter pinned at max waits base_delay first; a Retry-After of 0 asks for
+    # nothing more, and one that is not a finite number of seconds is no answer at all.
+    expect(httpserver, 429, "rate_limited", {"Retry-After": value})
+    expect(httpserver, 200, "ok")
+    clock = FakeClock()
+    delivery = post(httpserver.url_for(PATH), clock)
+    assert (delivery.delivered, delivery.attempts) == (True, 2)
+    assert clock.sleeps == [slept]
+
+
+@pytest.mark.parametrize("status", [300, 301, 304])
+def test_a_3xx_that_says_ok_is_not_a_delivery(httpserver: HTTPServer, status: int) -> None:
+    expect(httpserver, status, "ok")
+    delivery = post(httpserver.url_for(PATH), FakeClock())
+    assert (delivery.delivered, delivery.outcome, delivery.status) == (
+        False,
+        "permanent_error",
+        status,
+    )
+    # The error names what came back (a 304 has no body).
+    assert delivery.error == ("HTTP 304" if status == 304 else "ok")
+
+
 def test_429_asking_for_more_than_the_cap_is_left_to_lambda_retries(httpserver: HTTPServer) -> None:
     expect(httpserver, 429, "rate_limited", {"Retry-After": "3600"})
     clock = FakeClock()
@@ -252,9 +279,9 @@ def test_redaction_covers_repr_and_percent_encoded_forms() -> None:
         assert "[redacted]" in redacted
 
 
-# A secret that %-encoding changes (+ = & @ ;), so only its encoded form can give it away: the
+# A secret that %-encoding changes (+ = & @ ; and, unless kept as safe, :), so only its encoded form can give it away: the
 # raw form, the path and each segment all differ from what an encoded echo holds.
-ENCODED_SECRET = "Zq+S3cret=T0ken&x@y;z"  # noqa: S105 - a made-up test secret
+ENCODED_SECRET = "Zq+S3cret=T0ken&x@y;z:w"  # noqa: S105 - a made-up test secret
 ENCODED_URL = f"https://hooks.slack.com/services/T000/B000/{ENCODED_SECRET}"
 
 
