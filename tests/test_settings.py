@@ -235,6 +235,7 @@ NUMERIC = [
      {"SLACK_WEBHOOK_URL": URL}),
     ("SLACK_STATE_TTL_DAYS", "state_ttl_days", 30, 1, 3650, True, APP_MODE),
     ("SLACK_GRAPH_WINDOW_MINUTES", "graph_window_minutes", 180, 10, 10080, True, APP_MODE),
+    ("SLACK_GROUP_INTERVAL_SECONDS", "group_interval_seconds", 300, 0, 3600, True, APP_MODE),
 ]  # fmt: skip
 
 
