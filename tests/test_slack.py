@@ -279,8 +279,8 @@ def test_redaction_covers_repr_and_percent_encoded_forms() -> None:
         assert "[redacted]" in redacted
 
 
-# A secret that %-encoding changes (+ = & @ ; and, unless kept as safe, :), so only its encoded form can give it away: the
-# raw form, the path and each segment all differ from what an encoded echo holds.
+# A secret that %-encoding changes (+ = & @ ; and, unless kept as safe, :), so only its encoded
+# form can give it away: the raw form, the path and each segment all differ from an encoded echo.
 ENCODED_SECRET = "Zq+S3cret=T0ken&x@y;z:w"  # noqa: S105 - a made-up test secret
 ENCODED_URL = f"https://hooks.slack.com/services/T000/B000/{ENCODED_SECRET}"
 
