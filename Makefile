@@ -28,7 +28,7 @@ export PYTHONPYCACHEPREFIX := $(abspath $(BUILD))/pycache
 # tests/test_pre_commit.py finds the checkov virtualenv the hooks use through it.
 export CHECKOV_VENV
 
-.PHONY: help venv venvs test unit tf-test e2e lint style fmt checkov run bench docs clean require-terraform
+.PHONY: help venv venvs test unit tf-test e2e lint style fmt checkov run bench docs clean require-terraform mutation
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z0-9-]*:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -85,6 +85,31 @@ fmt: venv ## Format Python and Terraform sources
 	$(VENV)/bin/ruff check --fix .
 	TF_CLI_CONFIG_FILE= terraform fmt -recursive
 
+# Mutation testing, not part of `make test`: mutmut (requirements-mutation.txt, its own
+# virtualenv) changes lambda/ one small edit at a time and runs the unit tests that reach the
+# edited function ([tool.mutmut] in pyproject.toml); a mutant no test fails on is a gap.
+# MUTATE picks modules (mutmut's mutant names start with the module); docs/mutation.md has the
+# scores and the survivors of the last run.
+MUTATION_VENV ?= .venv-mutation
+MUTATE ?= alarm grouping digest message slack slack_api slack_app state routing name_pattern handler
+MUTATION_CHILDREN ?= 2
+
+$(MUTATION_VENV)/.installed: requirements-mutation.txt requirements-dev.txt
+	@test -x $(MUTATION_VENV)/bin/python || $(PYTHON) -m venv $(MUTATION_VENV)
+	$(MUTATION_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-compile -r requirements-mutation.txt
+	@touch $@
+
+mutation: $(MUTATION_VENV)/.installed ## Mutation testing of lambda/ (mutmut) against the unit tests; MUTATE="routing slack" picks modules
+	rm -rf mutants
+	@# src -> lambda for the run only: see [tool.mutmut] in pyproject.toml.
+	ln -sfn lambda src
+	status=0; $(MUTATION_VENV)/bin/mutmut run --max-children $(MUTATION_CHILDREN) $(foreach m,$(MUTATE),'$(m).*') || status=$$?; \
+	  rm -f src; exit $$status
+	@mkdir -p $(BUILD)
+	ln -sfn lambda src; $(MUTATION_VENV)/bin/mutmut results --all true > $(BUILD)/mutation-results.txt; rm -f src
+	@grep -E ': (survived|no tests|suspicious)$$' $(BUILD)/mutation-results.txt || true
+	@$(PY) scripts/mutation_scores.py $(MUTATE) < $(BUILD)/mutation-results.txt
+
 # Only Python: the handler and the fake Slack need the standard library, not .venv.
 run: ## Feed a sample alarm (or EVENT=path.json) through the real handler; fake Slack unless SLACK_WEBHOOK_URL is set; SCENARIO=alarm-then-ok plays Slack app mode
 	$(PYTHON) scripts/run_local.py $(if $(EVENT),--event "$(EVENT)") $(if $(SCENARIO),--scenario "$(SCENARIO)")
@@ -97,7 +122,7 @@ docs: venv ## Regenerate the README inputs/outputs tables and timezones.tf (IANA
 	$(PY) scripts/readme_tables.py --write
 
 clean: ## Remove build output, virtualenvs and Terraform working directories
-	rm -rf $(BUILD) $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(BUILD) $(VENV) $(CHECKOV_VENV) $(MUTATION_VENV) mutants .pytest_cache .ruff_cache .hypothesis
 	find . -name .terraform -type d -prune -exec rm -rf {} +
 	find . -name .terraform.lock.hcl -delete
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -254,8 +254,9 @@ variable "slack_channel_id" {
 variable "slack_routes" {
   description = <<-EOT
     Slack app mode: ordered routing rules, first match wins; an alarm no rule matches goes to
-    slack_channel_id. Each rule names channel_id and any of: alarm_name_prefix,
-    alarm_name_regex (Python/RE2 common syntax, searched anywhere in the name), states
+    slack_channel_id. Each rule names channel_id and any of: alarm_name_prefix (the name
+    starts with it), alarm_name_regex (searched anywhere in the name; the subset of RE2 that the
+    function reads alike and matches in linear time, see the validation message), states
     (["ALARM", "OK", "INSUFFICIENT_DATA"]), accounts (12-digit IDs), regions (e.g.
     ["eu-west-1"]). Every field given must match. `alarms` / `ec2_instances` entries with a
     slack_channel_id come first.
@@ -275,9 +276,11 @@ variable "slack_routes" {
     error_message = "slack_routes channel_id must be a Slack channel ID such as C0123456789 (offending routes: ${join(", ", [for index, route in var.slack_routes : tostring(index) if !can(regex("^#?[A-Za-z0-9][A-Za-z0-9._-]{0,79}$", route.channel_id))])})."
   }
 
+  # One rule with lambda/name_pattern.py (TOKENS, LENGTH; tests/test_route_patterns.py compares the
+  # strings): the subset RE2 and the function read alike, at most 255 characters, and valid.
   validation {
-    condition     = alltrue([for route in var.slack_routes : route.alarm_name_regex == null || can(regexall(coalesce(route.alarm_name_regex, "x"), ""))])
-    error_message = "slack_routes alarm_name_regex must be a valid regular expression (offending routes: ${join(", ", [for index, route in var.slack_routes : tostring(index) if route.alarm_name_regex != null && !can(regexall(coalesce(route.alarm_name_regex, "x"), ""))])})."
+    condition     = alltrue([for route in var.slack_routes : route.alarm_name_regex == null || (can(regex("^(?:[\\s\\S]{1,255})$", route.alarm_name_regex)) && can(regex("^(?:(?:[$^|]|\\((?:\\?:)?|(?:[^\\\\^$*+?()\\[\\]{}|]|\\\\[dDwWsS.^$*+?()\\[\\]{}|\\\\/-]|\\[\\^?(?:[^\\\\\\[\\]]|\\\\[\\\\\\[\\]^-])+\\]|\\))(?:[*+?]\\??)?)+)$", route.alarm_name_regex)) && can(regexall(route.alarm_name_regex, "")))])
+    error_message = "slack_routes alarm_name_regex must be a regular expression of at most 255 characters in the subset that Terraform (RE2) and the function read alike: literals, ., [...] and [^...] with ranges, \\d \\w \\s (ASCII) and their negations, escaped punctuation, ^, $, (...), (?:...), |, * + ? (no flags, {n,m}, \\b, \\z, POSIX classes or lookaround); offending: ${join(", ", [for index, route in var.slack_routes : "route ${index} ${jsonencode(route.alarm_name_regex)}" if route.alarm_name_regex != null && !(can(regex("^(?:[\\s\\S]{1,255})$", route.alarm_name_regex)) && can(regex("^(?:(?:[$^|]|\\((?:\\?:)?|(?:[^\\\\^$*+?()\\[\\]{}|]|\\\\[dDwWsS.^$*+?()\\[\\]{}|\\\\/-]|\\[\\^?(?:[^\\\\\\[\\]]|\\\\[\\\\\\[\\]^-])+\\]|\\))(?:[*+?]\\??)?)+)$", route.alarm_name_regex)) && can(regexall(route.alarm_name_regex, "")))])}."
   }
 
   validation {

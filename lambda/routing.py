@@ -6,6 +6,8 @@ import json
 import re
 from dataclasses import dataclass
 
+from name_pattern import NamePattern, PatternError
+
 from alarm import Alarm
 
 # typing costs cold-start time and is only needed by type checkers.
@@ -29,14 +31,15 @@ class Route:
     """One routing rule. Every match field that is set must match (AND); unset fields match all.
 
     alarm_names: exact names (what Terraform writes for `alarms`/`ec2_instances` entries that
-    name a channel); alarm_name_prefix; alarm_name_regex (Python `re.search`); states, accounts,
+    name a channel); alarm_name_prefix (the name starts with it); alarm_name_regex (found
+    anywhere in the name, as RE2 reads it, in linear time: name_pattern.py); states, accounts,
     regions: lists of accepted values.
     """
 
     channel_id: str
     alarm_names: frozenset[str] | None = None
     alarm_name_prefix: str | None = None
-    alarm_name_regex: re.Pattern[str] | None = None
+    alarm_name_regex: NamePattern | None = None
     states: frozenset[str] | None = None
     accounts: frozenset[str] | None = None
     regions: frozenset[str] | None = None
@@ -46,7 +49,7 @@ class Route:
         checks = (
             self.alarm_names is None or name in self.alarm_names,
             self.alarm_name_prefix is None or name.startswith(self.alarm_name_prefix),
-            self.alarm_name_regex is None or self.alarm_name_regex.search(name) is not None,
+            self.alarm_name_regex is None or self.alarm_name_regex.search(name),
             self.states is None or (alarm.state or "") in self.states,
             self.accounts is None or (alarm.account or "") in self.accounts,
             self.regions is None or (alarm.region or "") in self.regions,
@@ -94,8 +97,8 @@ def _route(index: int, entry: object) -> Route:
         if not isinstance(pattern, str) or not pattern:
             raise RouteError(f"{where}: alarm_name_regex must be a non-empty string")
         try:
-            compiled = re.compile(pattern)
-        except re.error as exc:
+            compiled = NamePattern(pattern)
+        except PatternError as exc:
             raise RouteError(f"{where}: alarm_name_regex {pattern!r} is invalid: {exc}") from None
     return Route(
         channel_id=channel,

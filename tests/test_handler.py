@@ -19,6 +19,7 @@ from handler import DeliveryError, handle_event, lambda_handler
 from settings import ConfigError, load_settings
 from slack import RetryPolicy
 from support import REPO_ROOT, load_event
+from support.echo_server import EchoServer
 from support.fake_slack import FakeSlack, Response
 
 NO_WAIT = RetryPolicy(max_attempts=3, request_timeout=2.0, base_delay=0.0, max_delay=0.0)
@@ -229,25 +230,30 @@ def test_the_webhook_url_appears_in_no_log_exception_or_return_value(
             lambda_handler(load_event("sns-multi-record"), LambdaContext(30_000))
         assert len(fake.requests) == 2  # it did post to the secret URL
         result = lambda_handler(load_event("sns-ok"), LambdaContext(30_000))
-    # Now nobody listens on that port: connection refused, retried, failed.
-    with pytest.raises(DeliveryError) as refused:
-        handle_event(
-            load_event("sns-ok"),
-            None,
-            settings=handler.get_settings(),
-            policy=NO_WAIT,
-            sleep=lambda _: None,
-        )
+    # A transport error that holds the URL: an echo of the request line, which http.client
+    # reads as a bad status line and quotes, secret path and all.
+    with EchoServer() as echo:
+        echo_url = f"http://127.0.0.1:{echo.port}/services/T/B/{secret}"
+        with pytest.raises(DeliveryError) as transport:
+            handle_event(
+                load_event("sns-ok"),
+                None,
+                settings=load_settings({"SLACK_WEBHOOK_URL": echo_url}),
+                policy=NO_WAIT,
+                sleep=lambda _: None,
+            )
+    assert len(echo.lines) == NO_WAIT.max_attempts
+    assert all(secret in line for line in echo.lines)
     texts = [
         caplog.text,
         str(raised.value),
         repr(raised.value),
         "".join(traceback.format_exception(raised.value)),
-        "".join(traceback.format_exception(refused.value)),
+        "".join(traceback.format_exception(transport.value)),
         repr(result),
         repr(handler.get_settings()),
     ]
-    assert "ConnectionRefusedError" in caplog.text  # the failure itself is logged
+    assert "BadStatusLine: POST [redacted]" in caplog.text  # the failure itself is logged
     for text in texts:
         assert secret not in text
 

@@ -224,3 +224,33 @@ def test_bad_account_name_entries_are_dropped_with_a_warning_naming_them() -> No
     assert "the name of account 111122223333 must be a non-empty string" in text
     assert "the name of account 222233334444" in text
     assert len(got.notes) == 4
+
+
+APP_MODE = {"SLACK_BOT_TOKEN_SSM_PARAMETER": "/slack/bot-token", "SLACK_CHANNEL_ID": "C0ALERTS01"}
+# Each numeric setting: its field, its default, its range (the same as the Terraform variable's
+# validation in variables.tf), whether it must be whole, and the mode that reads it.
+NUMERIC = [
+    ("DIGEST_THRESHOLD", "digest_threshold", 3, 0, 1000, True, {"SLACK_WEBHOOK_URL": URL}),
+    ("SLACK_MESSAGE_INTERVAL_SECONDS", "message_interval", 1.0, 0, 60, False,
+     {"SLACK_WEBHOOK_URL": URL}),
+    ("SLACK_STATE_TTL_DAYS", "state_ttl_days", 30, 1, 3650, True, APP_MODE),
+    ("SLACK_GRAPH_WINDOW_MINUTES", "graph_window_minutes", 180, 10, 10080, True, APP_MODE),
+    ("SLACK_GROUP_INTERVAL_SECONDS", "group_interval_seconds", 300, 0, 3600, True, APP_MODE),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", NUMERIC, ids=[n[0] for n in NUMERIC])
+def test_numeric_settings_take_their_whole_range_and_nothing_beyond_it(case: tuple) -> None:
+    name, field, default, low, high, whole, base = case
+    for value in (low, high):
+        got = load_settings({**base, name: str(value)})
+        assert (getattr(got, field), got.notes) == (value, ()), value
+    beyond = [high + 1, high * 5, low - 1, "nan", "inf", "-inf", "1e400", "many"]
+    if whole:
+        beyond.append(low + 0.5)
+    for value in beyond:
+        got = load_settings({**base, name: str(value)})
+        assert getattr(got, field) == default, value
+        (note,) = got.notes
+        assert note.startswith(f"{name}={str(value)!r} is not "), note
+        assert f"from {low:g} to {high:g}; using {default:g}" in note, note

@@ -14,6 +14,7 @@ from pytest_httpserver import HTTPServer
 
 import slack
 from slack import Delivery, RetryPolicy, post_to_slack, redact, webhook_url_problem
+from support.echo_server import EchoServer
 from support.fake_clock import FakeClock
 from support.fake_slack import FakeSlack, Response
 from support.loopback_tls import client_context, make_certificate, server_context
@@ -82,6 +83,33 @@ def test_429_waits_for_retry_after(httpserver: HTTPServer) -> None:
     delivery = post(httpserver.url_for(PATH), clock)
     assert (delivery.delivered, delivery.attempts) == (True, 2)
     assert clock.sleeps == [3.0]
+
+
+@pytest.mark.parametrize(("value", "slept"), [("0", 0.5), ("inf", 0.5), ("nan", 0.5), ("-5", 0.5)])
+def test_a_retry_after_of_nothing_or_not_a_time_leaves_the_backoff(
+    httpserver: HTTPServer, value: str, slept: float
+) -> None:
+    # Backoff with jitter pinned at max waits base_delay first; a Retry-After of 0 asks for
+    # nothing more, and one that is not a finite number of seconds is no answer at all.
+    expect(httpserver, 429, "rate_limited", {"Retry-After": value})
+    expect(httpserver, 200, "ok")
+    clock = FakeClock()
+    delivery = post(httpserver.url_for(PATH), clock)
+    assert (delivery.delivered, delivery.attempts) == (True, 2)
+    assert clock.sleeps == [slept]
+
+
+@pytest.mark.parametrize("status", [300, 301, 304])
+def test_a_3xx_that_says_ok_is_not_a_delivery(httpserver: HTTPServer, status: int) -> None:
+    expect(httpserver, status, "ok")
+    delivery = post(httpserver.url_for(PATH), FakeClock())
+    assert (delivery.delivered, delivery.outcome, delivery.status) == (
+        False,
+        "permanent_error",
+        status,
+    )
+    # The error names what came back (a 304 has no body).
+    assert delivery.error == ("HTTP 304" if status == 304 else "ok")
 
 
 def test_429_asking_for_more_than_the_cap_is_left_to_lambda_retries(httpserver: HTTPServer) -> None:
@@ -243,13 +271,60 @@ def test_redaction_covers_repr_and_percent_encoded_forms() -> None:
     url = "https://hooks.slack.com/services/T000/B000/abc\tdef-secret-token"
     for leaked in (
         f"InvalidURL: can't contain control characters. {url.split('.com')[1]!r}",
-        f"path {quote(url, safe='')} and {quote(url, safe='/:')}",
         f"segment {'abc' + chr(9) + 'def-secret-token'!r}",
         f"as unicode_escape {url.encode('unicode_escape').decode()}",
     ):
         redacted = redact(leaked, url)
         assert "secret-token" not in redacted, redacted
         assert "[redacted]" in redacted
+
+
+# A secret that %-encoding changes (+ = & @ ; and, unless kept as safe, :), so only its encoded
+# form can give it away: the raw form, the path and each segment all differ from an encoded echo.
+ENCODED_SECRET = "Zq+S3cret=T0ken&x@y;z:w"  # noqa: S105 - a made-up test secret
+ENCODED_URL = f"https://hooks.slack.com/services/T000/B000/{ENCODED_SECRET}"
+
+
+@pytest.mark.parametrize("safe", ["", "/:"])
+@pytest.mark.parametrize("what", [ENCODED_URL, ENCODED_SECRET])
+def test_a_percent_encoded_secret_is_redacted(what: str, safe: str) -> None:
+    encoded = quote(what, safe=safe)
+    assert ENCODED_SECRET not in encoded  # the test means something only if quote() changed it
+    redacted = redact(f"proxy said: no route to {encoded} (retry later)", ENCODED_URL)
+    assert "S3cret" not in redacted, redacted
+    assert "T0ken" not in redacted, redacted
+    assert redacted.startswith("proxy said: no route to ")
+    assert redacted.endswith("[redacted] (retry later)")
+
+
+def test_an_echoed_percent_encoded_url_is_redacted_in_the_error(httpserver: HTTPServer) -> None:
+    path = f"/services/T000/B000/{ENCODED_SECRET}"
+    url = httpserver.url_for(path)
+    httpserver.expect_request(path, method="POST").respond_with_data(
+        f"no_service: {quote(url, safe='')}", status=404
+    )
+    delivery = post(url, FakeClock())
+    assert (delivery.delivered, delivery.outcome, delivery.status) == (
+        False,
+        "permanent_error",
+        404,
+    )
+    assert "S3cret" not in (delivery.error or "")
+    assert (delivery.error or "").startswith("no_service: [redacted]")
+
+
+def test_a_transport_error_that_holds_the_url_comes_out_redacted() -> None:
+    secret = "echo-secret-token-5a1f"  # noqa: S105 - a made-up test secret
+    with EchoServer() as server:
+        url = f"http://127.0.0.1:{server.port}/services/T000/B000/{secret}"
+        delivery = post(url, FakeClock())
+    # http.client's error held the URL: it read the echoed request line as the status line.
+    assert len(server.lines) == FAST.max_attempts
+    assert all(secret in line for line in server.lines)
+    assert (delivery.delivered, delivery.outcome) == (False, "retries_exhausted")
+    assert (delivery.error or "").startswith("BadStatusLine: POST [redacted]")
+    assert secret not in (delivery.error or "")
+    assert "services/T000" not in (delivery.error or "")
 
 
 def test_a_trickling_response_is_cut_at_the_attempt_deadline() -> None:
